@@ -1,0 +1,332 @@
+"""Row-aligned data in chunks: the one place that knows how passes are scheduled.
+
+:class:`ChunkedData` holds ``X``, ``y``, ``offset`` and ``weights``, either as
+in-memory numpy arrays or as dask arrays chunked alike along rows. A *pass*
+applies a per-chunk function to every chunk and sums the flat float vectors
+it returns: for dask input one graph (a task per chunk, a tree of sums, the
+broadcast arguments stored once), for numpy input one plain call. Solvers
+never touch the arrays themselves; they ask for passes.
+
+The first pass also validates the data (non-finite values, negative weights,
+a response outside the family's domain) in the same read, and records the
+sum of weights and the weighted mean square of every column.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+from dataclasses import dataclass
+
+import dask
+import dask.array as da
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["ChunkedData", "DataStats"]
+
+_N_CHECKS = 7  # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain
+
+
+def _to_array(value, name):
+    """numpy, dask, pandas, dask dataframe or list -> numpy / dask / sparse array."""
+    if value is None or isinstance(value, (np.ndarray, da.Array)) or sp.issparse(value):
+        return value
+    if hasattr(value, "to_dask_array"):
+        return value.to_dask_array(lengths=True)
+    if hasattr(value, "to_numpy"):
+        return value.to_numpy()
+    if isinstance(value, numbers.Number):
+        raise TypeError(f"{name} must be an array, got the scalar {value!r}")
+    return np.asarray(value)
+
+
+def _as_float(array, name):
+    dtype = getattr(array, "dtype", None)
+    if dtype is not None and dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {dtype}")
+    if sp.issparse(array):
+        return sp.csr_matrix(array, dtype=np.float64)
+    return array.astype(np.float64) if dtype != np.float64 else array
+
+
+def _resolve_chunks(array, name):
+    if isinstance(array, da.Array) and any(np.isnan(c) for c in array.chunks[0]):
+        array = array.compute_chunk_sizes()
+    return array
+
+
+@dataclass(frozen=True)
+class DataStats:
+    """What the validating first pass learns about the data."""
+
+    sum_weights: float
+    n_rows: int
+    column_mean_squares: np.ndarray
+
+
+class ChunkedData:
+    """``X``, ``y``, ``offset`` and ``weights`` aligned by rows.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_features)
+        numpy, scipy.sparse, dask array (row chunks; column chunks are
+        merged), pandas or dask dataframe.
+    y : array of shape (n_samples,)
+    offset, weights : array of shape (n_samples,), optional
+    in_domain : callable, optional
+        ``in_domain(y_chunk) -> bool mask`` for the family's response domain.
+    domain_error : callable, optional
+        ``domain_error(n_bad, first_rows) -> str``, the message for rows of
+        ``y`` outside the domain.
+    persist : bool or "auto"
+        Keep dask inputs in (distributed) memory across passes. "auto"
+        persists when the data takes at most half the memory available.
+    """
+
+    def __init__(self, X, y, offset=None, weights=None, *, in_domain=None,
+                 domain_error=None, persist="auto"):
+        arrays = self._validate_shapes(X, y, offset, weights)
+        self.is_dask = any(isinstance(a, da.Array) for a in arrays if a is not None)
+        if self.is_dask:
+            arrays = self._align_chunks(*arrays)
+            if _should_persist(persist, arrays):
+                arrays = dask.persist(*arrays)
+        self.X, self.y, self.offset, self.weights = arrays
+        self.n_rows, self.n_cols = self.X.shape
+        self._in_domain = in_domain
+        self._domain_error = domain_error
+        self.stats: DataStats | None = None
+        self.n_passes = 0
+        self._blocks = self._make_blocks() if self.is_dask else None
+
+    # -- construction -----------------------------------------------------
+    @staticmethod
+    def _validate_shapes(X, y, offset, weights):
+        X = _to_array(X, "X")
+        if X is None or X.ndim != 2:
+            raise ValueError(f"X must be 2-dimensional, got shape {getattr(X, 'shape', None)}")
+        X = _as_float(_resolve_chunks(X, "X"), "X")
+        n_rows = X.shape[0]
+        if n_rows == 0 or X.shape[1] == 0:
+            raise ValueError(f"X is empty (shape {X.shape})")
+        out = [X]
+        for name, vec in (("y", y), ("offset", offset), ("weights", weights)):
+            vec = _to_array(vec, name)
+            if vec is None:
+                if name == "y":
+                    raise ValueError("y is required")
+                out.append(None)
+                continue
+            if vec.ndim == 2 and vec.shape[1] == 1:
+                vec = vec[:, 0]
+            if vec.ndim != 1:
+                raise ValueError(f"{name} must be 1-dimensional, got shape {vec.shape}")
+            vec = _as_float(_resolve_chunks(vec, name), name)
+            if vec.shape[0] != n_rows:
+                raise ValueError(
+                    f"{name} has {vec.shape[0]} rows but X has {n_rows}; they must match"
+                )
+            out.append(vec)
+        return out
+
+    @staticmethod
+    def _align_chunks(X, y, offset, weights):
+        if not isinstance(X, da.Array):
+            rows = next(a for a in (y, offset, weights) if isinstance(a, da.Array)).chunks[0]
+            X = da.from_array(X, chunks=(rows, -1))
+        if X.numblocks[1] != 1:
+            X = X.rechunk({1: -1})
+        rows = X.chunks[0]
+
+        def match(vec):
+            if vec is None:
+                return None
+            if not isinstance(vec, da.Array):
+                return da.from_array(vec, chunks=(rows,))
+            return vec if vec.chunks[0] == rows else vec.rechunk((rows,))
+
+        return [X, match(y), match(offset), match(weights)]
+
+    def _make_blocks(self):
+        n_blocks = self.X.numblocks[0]
+        columns = []
+        for array in (self.X, self.y, self.offset, self.weights):
+            if array is None:
+                columns.append([None] * n_blocks)
+            else:
+                columns.append(list(array.to_delayed(optimize_graph=False).ravel()))
+        return list(zip(*columns))
+
+    @property
+    def row_chunks(self) -> tuple:
+        """Rows per chunk (one chunk for in-memory data)."""
+        return self.X.chunks[0] if self.is_dask else (self.n_rows,)
+
+    @property
+    def blocks(self) -> list:
+        """Per-chunk ``(X, y, offset, weights)`` as dask Delayed objects (dask input)."""
+        return self._blocks
+
+    # -- passes -------------------------------------------------------------
+    def map_reduce(self, func, *args):
+        """One pass: ``sum over chunks of func(X, y, offset, weights, *args)``.
+
+        ``func`` returns a flat float array of the same length for every
+        chunk. The arguments in ``args`` travel once per pass, not per chunk.
+        The first pass also validates the data; a problem raises ``ValueError``.
+        """
+        check = self.stats is None
+        if self.is_dask:
+            total = self._dask_map_reduce(func, args, check)
+        else:
+            total = _chunk_task(func, check, self._in_domain, False,
+                                self.X, self.y, self.offset, self.weights, *args)
+        self.n_passes += 1
+        if check:
+            total = self._record_checks(total)
+        return total
+
+    def _dask_map_reduce(self, func, args, check):
+        task = dask.delayed(_chunk_task, pure=False)
+        shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
+        parts = [task(func, check, self._in_domain, True, *block, *shared)
+                 for block in self._blocks]
+        (total,) = dask.compute(_tree_sum(parts))
+        return total
+
+    def _record_checks(self, total):
+        checks, result = total[:_N_CHECKS + self.n_cols], total[_N_CHECKS + self.n_cols:]
+        sum_w, n_rows, bad_x, bad_y, bad_off, bad_w, bad_domain = checks[:_N_CHECKS]
+        for name, count in (("X", bad_x), ("y", bad_y), ("offset", bad_off)):
+            if count:
+                raise ValueError(f"{name} contains {int(count)} NaN or infinite value(s)")
+        if bad_w:
+            raise ValueError(f"weights contain {int(bad_w)} negative, NaN or infinite value(s)")
+        if bad_domain:
+            first = self.first_rows_outside(self._in_domain)
+            raise ValueError(self._domain_error(int(bad_domain), first))
+        if sum_w <= 0:
+            raise ValueError("the weights sum to zero: no row carries information")
+        self.stats = DataStats(float(sum_w), int(n_rows), checks[_N_CHECKS:] / sum_w)
+        return result
+
+    def first_rows_outside(self, in_domain, limit=5):
+        """Global indices of the first ``limit`` rows whose ``y`` is outside the domain."""
+        if not self.is_dask:
+            return _rows_outside(self.y, in_domain, limit)
+        starts = np.concatenate([[0], np.cumsum(self.row_chunks)[:-1]])
+        find = dask.delayed(_rows_outside, pure=True)
+        hits = dask.compute(*[find(block[1], in_domain, limit) for block in self._blocks])
+        found = np.concatenate([start + h for start, h in zip(starts, hits)])
+        return found[:limit]
+
+
+def _rows_outside(y, in_domain, limit):
+    with np.errstate(invalid="ignore"):
+        return np.flatnonzero(np.isfinite(y) & ~in_domain(y))[:limit]
+
+
+def _tree_sum(parts, split_every=8):
+    add = dask.delayed(_sum_arrays, pure=False)
+    while len(parts) > 1:
+        parts = [add(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
+    return parts[0]
+
+
+def _sum_arrays(*arrays):
+    total = arrays[0].copy()
+    for array in arrays[1:]:
+        total += array
+    return total
+
+
+def _chunk_task(func, check, in_domain, limit_blas, X, y, offset, weights, *args):
+    """Run ``func`` on one chunk, prefixed by the validation counts on the first pass."""
+    if limit_blas:
+        with _single_threaded_blas():
+            result = func(X, y, offset, weights, *args)
+    else:
+        result = func(X, y, offset, weights, *args)
+    if not check:
+        return result
+    return np.concatenate([_chunk_checks(X, y, offset, weights, in_domain), result])
+
+
+def _chunk_checks(X, y, offset, weights, in_domain):
+    values = X.data if sp.issparse(X) else X
+    w = 1.0 if weights is None else weights
+    bad_w = 0 if weights is None else np.count_nonzero(~(np.isfinite(weights) & (weights >= 0)))
+    with np.errstate(invalid="ignore"):
+        bad_domain = 0 if in_domain is None else np.count_nonzero(np.isfinite(y) & ~in_domain(y))
+    if sp.issparse(X):
+        col_sq = np.asarray(X.multiply(X).T @ (np.ones(X.shape[0]) * w)).ravel()
+    else:
+        col_sq = np.square(X).T @ (np.ones(X.shape[0]) * w) if np.ndim(w) == 0 else np.square(X).T @ w
+    counts = [
+        np.sum(w) if weights is not None else float(X.shape[0]),
+        float(X.shape[0]),
+        np.count_nonzero(~np.isfinite(values)),
+        np.count_nonzero(~np.isfinite(y)),
+        0 if offset is None else np.count_nonzero(~np.isfinite(offset)),
+        bad_w,
+        bad_domain,
+    ]
+    return np.concatenate([np.asarray(counts, dtype=float), col_sq])
+
+
+class _single_threaded_blas:
+    """Keep BLAS to one thread while dask tasks run, so that worker threads do
+    not each start a full BLAS thread pool on the same cores.
+
+    BLAS thread counts are process-wide, so the limit is taken when the first
+    concurrent task enters and given back when the last one leaves.
+    """
+
+    _lock = threading.Lock()
+    _active = 0
+    _limiter = None
+    _controller = None
+
+    def __enter__(self):
+        cls = _single_threaded_blas
+        with cls._lock:
+            if cls._active == 0:
+                if cls._controller is None:
+                    from threadpoolctl import ThreadpoolController
+
+                    cls._controller = ThreadpoolController()
+                cls._limiter = cls._controller.limit(limits=1, user_api="blas")
+            cls._active += 1
+        return self
+
+    def __exit__(self, *exc):
+        cls = _single_threaded_blas
+        with cls._lock:
+            cls._active -= 1
+            if cls._active == 0:
+                cls._limiter.restore_original_limits()
+                cls._limiter = None
+
+
+def _should_persist(persist, arrays) -> bool:
+    if persist in (True, False):
+        return persist
+    if persist != "auto":
+        raise ValueError(f"persist must be True, False or 'auto', got {persist!r}")
+    nbytes = sum(a.nbytes for a in arrays if a is not None)
+    return nbytes <= 0.5 * _available_memory()
+
+
+def _available_memory() -> float:
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    workers = client.scheduler_info()["workers"].values()
+    return float(sum(w.get("memory_limit", 0) or 0 for w in workers))

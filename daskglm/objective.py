@@ -1,0 +1,180 @@
+"""The smooth part of every solver's objective, evaluated in one pass per call.
+
+    f(b) = sum_i w_i * nll_i(x_i' b + offset_i) / sum_i w_i
+
+:class:`Objective` turns per-row family math into coefficient-space
+quantities over all chunks: values at several points at once (trial steps
+of a line search), gradients ``X' (w * d nll / d eta) / sum w`` and the Fisher
+Hessian ``X' diag(w * fisher) X / sum w``, all from ONE pass over the data
+(one dask graph). Solvers add the penalty themselves on the client, where
+the coefficients live.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .chunked import ChunkedData
+from .families import Family, domain_message
+
+__all__ = ["Objective", "Evaluation"]
+
+
+@dataclass
+class Evaluation:
+    """What one pass returns, normalised by the sum of weights.
+
+    Attributes
+    ----------
+    values : array of shape (n_points,)
+        f at each point (``inf`` where a point leaves the family's mean space).
+    gradients : array of shape (n_features, n_gradients)
+        Gradients at the first ``n_gradients`` points.
+    hessian : array of shape (n_features, n_features) or None
+        Fisher Hessian at the first point, when asked for.
+    """
+
+    values: np.ndarray
+    gradients: np.ndarray
+    hessian: np.ndarray | None = None
+
+    @property
+    def value(self) -> float:
+        return float(self.values[0])
+
+    @property
+    def gradient(self) -> np.ndarray:
+        return self.gradients[:, 0]
+
+
+class Objective:
+    """Weighted mean negative log-likelihood of a family over chunked data.
+
+    Parameters
+    ----------
+    X, y, offset, weights
+        As for every solver; see :class:`daskglm.chunked.ChunkedData`.
+    family : Family
+    persist : bool or "auto"
+        Passed to :class:`~daskglm.chunked.ChunkedData`.
+    """
+
+    def __init__(self, X, y, family: Family, *, offset=None, weights=None, persist="auto"):
+        self.family = family
+        self.data = ChunkedData(
+            X, y, offset, weights,
+            in_domain=family.in_domain,
+            domain_error=lambda n, rows: domain_message(family, "y", n, rows),
+            persist=persist,
+        )
+
+    @property
+    def n_features(self) -> int:
+        return self.data.n_cols
+
+    @property
+    def n_passes(self) -> int:
+        """Passes over the data made so far."""
+        return self.data.n_passes
+
+    @property
+    def column_mean_squares(self) -> np.ndarray:
+        """Weighted mean of each squared column (known after the first pass)."""
+        return self.data.stats.column_mean_squares
+
+    def evaluate(self, points, *, n_gradients=None, hessian=False) -> Evaluation:
+        """f at each point, gradients at the first ``n_gradients``, Hessian at the first.
+
+        Parameters
+        ----------
+        points : array of shape (n_features,) or (n_features, n_points)
+        n_gradients : int, optional
+            How many of the leading points get a gradient (default: all).
+        hessian : bool
+            Compute the Fisher Hessian at the first point.
+        """
+        points = np.asarray(points, dtype=float)
+        points = points[:, None] if points.ndim == 1 else points
+        n_points = points.shape[1]
+        n_gradients = n_points if n_gradients is None else int(n_gradients)
+        flat = self.data.map_reduce(
+            _evaluate_chunk, self.family, np.ascontiguousarray(points), n_gradients, bool(hessian)
+        )
+        flat = flat / self.data.stats.sum_weights
+        p = self.n_features
+        values = flat[:n_points]
+        values = np.where(np.isnan(values), np.inf, values)
+        end = n_points + p * n_gradients
+        gradients = flat[n_points:end].reshape(p, n_gradients)
+        hess = flat[end:].reshape(p, p) if hessian else None
+        return Evaluation(values, gradients, hess)
+
+    def irls_start(self):
+        """One IRLS step from the family's starting mean, as statsmodels starts.
+
+        Returns ``(hessian, rhs)`` of the weighted least-squares problem
+        ``min_b (z - X b)' W (z - X b) / (2 sum w)``, i.e. the quadratic model
+        ``b' H b / 2 - rhs' b``, or None when the starting mean is outside the
+        link's range for some rows (then start from zero coefficients).
+        """
+        flat = self.data.map_reduce(_irls_start_chunk, self.family)
+        if flat[0] > 0:
+            return None
+        p = self.n_features
+        flat = flat[1:] / self.data.stats.sum_weights
+        return flat[p:].reshape(p, p), flat[:p]
+
+
+def _linear_predictor(X, points, offset):
+    eta = X @ points
+    eta = np.asarray(eta)
+    if offset is not None:
+        eta += offset[:, None]
+    return eta
+
+
+def _weighted_gram(X, h):
+    """X' diag(h) X for h >= 0."""
+    if sp.issparse(X):
+        return np.asarray((X.T @ X.multiply(h[:, None])).todense())
+    root = np.sqrt(h)
+    Xw = X * root[:, None]
+    return Xw.T @ Xw
+
+
+def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
+    eta = _linear_predictor(X, points, offset)
+    y_col = y[:, None]
+    nll, grad, fisher = family.derivatives(y_col, eta[:, :n_gradients], hessian=hessian)
+    if n_gradients < eta.shape[1]:
+        nll = np.concatenate([nll, family.nll(y_col, eta[:, n_gradients:])], axis=1)
+    if weights is not None:
+        nll = nll * weights[:, None]
+        grad = grad * weights[:, None]
+    values = nll.sum(axis=0)
+    gradients = np.asarray(X.T @ grad)
+    parts = [values, gradients.ravel()]
+    if hessian:
+        h = fisher[:, 0] if weights is None else fisher[:, 0] * weights
+        parts.append(_weighted_gram(X, np.where(np.isfinite(h), h, 0.0)).ravel())
+    return np.concatenate(parts)
+
+
+def _irls_start_chunk(X, y, offset, weights, family):
+    with np.errstate(all="ignore"):
+        mu = family.starting_mu(y)
+        eta = family.link.link(mu)
+        fisher = family.fisher_weights(eta)
+        z = eta + (y - mu) * family.link.deriv(mu)
+    if offset is not None:
+        z = z - offset
+    h = fisher if weights is None else fisher * weights
+    good = np.isfinite(z) & np.isfinite(h)
+    n_bad = np.count_nonzero(~good if weights is None else ~good & (weights != 0))
+    h = np.where(good, h, 0.0)
+    z = np.where(good, z, 0.0)
+    rhs = np.asarray(X.T @ (h * z)).ravel()
+    return np.concatenate([[float(n_bad)], rhs, _weighted_gram(X, h).ravel()])

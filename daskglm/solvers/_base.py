@@ -1,0 +1,181 @@
+"""What every solver shares: checking its arguments, the problem it solves,
+and recording its iterations into a :class:`SolverResult`."""
+
+from __future__ import annotations
+
+import numbers
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..exceptions import ConvergenceWarning
+from ..families import get_family
+from ..objective import Objective
+from ..regularizers import ElasticNet, get_regularizer
+from ._registry import solvers_for
+from .result import SolverResult
+
+__all__ = ["Problem", "Trace", "setup", "check_penalty", "noise"]
+
+
+@dataclass
+class Problem:
+    """A solver's problem: the smooth objective over the data plus a penalty.
+
+    ``penalty`` is always an :class:`ElasticNet` (``alpha = 0`` without a
+    regularizer); ``penalized`` marks the coefficients it applies to.
+    """
+
+    objective: Objective
+    penalty: ElasticNet
+    penalized: np.ndarray
+    init: np.ndarray | None
+
+    @property
+    def n_features(self) -> int:
+        return self.objective.n_features
+
+    @property
+    def family(self):
+        return self.objective.family
+
+    def penalty_value(self, coef) -> float:
+        return self.penalty.value(coef, self.penalized)
+
+    def totals(self, values, points) -> np.ndarray:
+        """Objective (smooth value + penalty) at each column of ``points``."""
+        points = np.asarray(points).reshape(self.n_features, -1)
+        penalties = [self.penalty_value(points[:, j]) for j in range(points.shape[1])]
+        return np.asarray(values) + np.asarray(penalties)
+
+    def kkt_residual(self, coef, grad) -> np.ndarray:
+        return self.penalty.kkt_residual(coef, grad, self.penalized)
+
+    def kkt_norm(self, coef, grad) -> float:
+        """Largest absolute optimality residual (the stopping measure)."""
+        return float(np.max(np.abs(self.kkt_residual(coef, grad))))
+
+    def start(self) -> np.ndarray:
+        return np.zeros(self.n_features) if self.init is None else self.init.copy()
+
+
+def check_penalty(solver_name, regularizer, handles_nonsmooth):
+    """Refuse a penalty with an L1 part for a solver that cannot minimise it."""
+    if regularizer is not None and not regularizer.is_smooth and not handles_nonsmooth:
+        able = ", ".join(solvers_for(regularizer))
+        raise ValueError(
+            f"solver {solver_name!r} cannot minimise a penalty with an L1 part "
+            f"({regularizer!r}); solvers that can: {able}"
+        )
+
+
+def check_iterations(max_iter, tol):
+    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 1:
+        raise ValueError(f"max_iter must be a positive integer, got {max_iter!r}")
+    if not isinstance(tol, numbers.Real) or not tol > 0:
+        raise ValueError(f"tol must be a positive number, got {tol!r}")
+
+
+def _penalized_mask(unpenalized, n_features):
+    mask = np.ones(n_features, dtype=bool)
+    if unpenalized is None:
+        return mask
+    index = np.asarray(unpenalized)
+    if index.dtype == bool:
+        if index.shape != (n_features,):
+            raise ValueError(
+                f"unpenalized as a boolean mask needs {n_features} entries, got {index.shape}"
+            )
+        return ~index
+    index = np.atleast_1d(index)
+    if index.size and (index.dtype.kind not in "iu" or index.min() < -n_features
+                       or index.max() >= n_features):
+        raise ValueError(
+            f"unpenalized must list column indices in [0, {n_features}), got {unpenalized!r}"
+        )
+    mask[index.astype(int)] = False
+    return mask
+
+
+def _check_init(init, n_features):
+    if init is None:
+        return None
+    init = np.array(init, dtype=float).ravel()
+    if init.shape != (n_features,):
+        raise ValueError(f"init must have {n_features} entries (one per column of X), "
+                         f"got {init.shape[0]}")
+    if not np.all(np.isfinite(init)):
+        raise ValueError("init contains NaN or infinite values")
+    return init
+
+
+def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, init,
+          max_iter, tol, persist="auto") -> Problem:
+    """Check a solver's arguments and build its :class:`Problem`.
+
+    Everything that can be checked without reading the data is checked here;
+    the data itself is checked by the first pass.
+    """
+    family = get_family(family)
+    regularizer = get_regularizer(regularizer)
+    check_penalty(solver.solver_name, regularizer, solver.handles_nonsmooth)
+    check_iterations(max_iter, tol)
+    objective = Objective(X, y, family, offset=offset, weights=weights, persist=persist)
+    p = objective.n_features
+    penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
+    return Problem(objective, penalty, _penalized_mask(unpenalized, p), _check_init(init, p))
+
+
+class Trace:
+    """Per-iteration records, the callback, and the final :class:`SolverResult`.
+
+    ``callback``, when given, is called after every iteration with the
+    iteration's record (a dict) plus ``"coef"``, a copy of the coefficients.
+    """
+
+    def __init__(self, name, problem: Problem, callback=None):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        self.name = name
+        self.problem = problem
+        self.callback = callback
+        self.history = []
+        self._start = time.perf_counter()
+
+    def record(self, iteration, objective, coef, **measures):
+        record = {
+            "iteration": int(iteration),
+            "objective": float(objective),
+            **{k: (float(v) if isinstance(v, (numbers.Real, np.floating)) else v)
+               for k, v in measures.items()},
+            "elapsed": time.perf_counter() - self._start,
+            "n_passes": self.problem.objective.n_passes,
+        }
+        self.history.append(record)
+        if self.callback is not None:
+            self.callback(dict(record, coef=np.array(coef, copy=True)))
+        return record
+
+    def result(self, coef, *, converged, n_iter, objective, message, info=None) -> SolverResult:
+        """The :class:`SolverResult`; warns ``ConvergenceWarning`` when not converged."""
+        if not converged:
+            warnings.warn(f"{self.name} did not converge: {message}", ConvergenceWarning,
+                          stacklevel=3)
+        return SolverResult(
+            coef=np.asarray(coef, dtype=float),
+            converged=bool(converged),
+            n_iter=int(n_iter),
+            n_passes=self.problem.objective.n_passes,
+            objective=float(objective),
+            history=self.history,
+            message=message,
+            solver=self.name,
+            info={} if info is None else info,
+        )
+
+
+def noise(value) -> float:
+    """Objective differences below this are rounding, not progress."""
+    return 16 * np.finfo(float).eps * max(1.0, abs(value))

@@ -1,0 +1,108 @@
+"""L-BFGS (scipy's L-BFGS-B) with value and gradient from one pass per call."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.optimize
+
+from ..families import Logistic
+from ._base import Trace, setup
+from ._registry import register_solver
+
+__all__ = ["lbfgs"]
+
+
+class _Stop(Exception):
+    pass
+
+
+@register_solver("lbfgs", nonsmooth=False)
+def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
+          offset=None, weights=None, unpenalized=None, init=None, callback=None,
+          memory=20, persist="auto"):
+    """Minimise the mean negative log-likelihood (plus an L2 penalty) by L-BFGS.
+
+    Each evaluation of the objective and its gradient is one pass over the
+    data. The quasi-Newton work (scipy's L-BFGS-B) runs on the client, in
+    coordinates scaled by each column's root mean square (a diagonal
+    preconditioner learned in the first pass; the answer does not depend on
+    it).
+
+    Parameters
+    ----------
+    X, y, family, regularizer, offset, weights, unpenalized, init, callback
+        As for every solver (see :func:`daskglm.solvers.newton`). Penalties
+        with an L1 part are refused.
+    max_iter : int
+        Most L-BFGS iterations.
+    tol : float
+        Stop when ``|gradient|_inf`` (of the unscaled objective, penalty
+        included) is at most ``tol``.
+    memory : int
+        Number of correction pairs kept (L-BFGS-B's ``maxcor``).
+    persist : bool or "auto"
+        Keep dask data in memory between passes.
+
+    Returns
+    -------
+    SolverResult
+
+    Notes
+    -----
+    scipy may also stop when the objective stops decreasing at machine
+    precision; the result then reports ``converged=False`` unless the
+    gradient rule holds.
+    """
+    problem = setup(lbfgs, X, y, family, regularizer, offset=offset, weights=weights,
+                    unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
+                    persist=persist)
+    trace = Trace("lbfgs", problem, callback)
+    coef0 = problem.start()
+    first = problem.objective.evaluate(coef0)
+    scale = np.sqrt(np.maximum(problem.objective.column_mean_squares, 1e-12))
+    cache = {"x": coef0 / scale, "value": first.value, "grad": first.gradient}
+    penalty, mask = problem.penalty, problem.penalized
+
+    def total(coef, value, grad):
+        return value + problem.penalty_value(coef), grad + penalty.gradient(coef, mask)
+
+    def fun(x):
+        coef = x / scale
+        if not np.array_equal(x, cache["x"]):
+            evaluation = problem.objective.evaluate(coef)
+            cache.update(x=x.copy(), value=evaluation.value, grad=evaluation.gradient)
+        value, grad = total(coef, cache["value"], cache["grad"])
+        if not np.isfinite(value):
+            return np.inf, np.zeros_like(x)
+        return value, grad / scale
+
+    state = {"iteration": 0, "converged": False}
+
+    def after_iteration(intermediate_result):
+        x = intermediate_result.x
+        state["iteration"] += 1
+        value, grad = fun(x)
+        kkt = float(np.max(np.abs(grad * scale)))
+        trace.record(state["iteration"], value, x / scale, kkt_norm=kkt)
+        if kkt <= tol:
+            state["converged"] = True
+            raise StopIteration
+
+    value0, grad0 = fun(cache["x"])
+    if np.max(np.abs(grad0 * scale)) <= tol:
+        trace.record(0, value0, coef0, kkt_norm=float(np.max(np.abs(grad0 * scale))))
+        return trace.result(coef0, converged=True, n_iter=0, objective=value0,
+                            message="the starting point meets tol")
+    found = scipy.optimize.minimize(
+        fun, cache["x"], jac=True, method="L-BFGS-B", callback=after_iteration,
+        options={"maxiter": max_iter, "maxcor": memory, "gtol": 0.0,
+                 "ftol": 4 * np.finfo(float).eps, "maxfun": 20 * max_iter},
+    )
+    coef = found.x / scale
+    value, grad = fun(found.x)
+    kkt = float(np.max(np.abs(grad * scale)))
+    converged = state["converged"] or kkt <= tol
+    message = (f"|gradient|_inf {kkt:.3g} <= tol" if converged
+               else f"scipy stopped ({found.message}) with |gradient|_inf {kkt:.3g} > tol")
+    return trace.result(coef, converged=converged, n_iter=state["iteration"],
+                        objective=value, message=message, info={"gradient": grad * scale})
