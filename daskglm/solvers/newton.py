@@ -104,8 +104,8 @@ class _NewtonRun:
                     message, converged = f"KKT residual {kkt:.3g} <= tol", True
                     break
                 self._new_direction()
-                if self.decrease >= -_noise(self.total):
-                    message = f"no descent direction left (KKT residual {kkt:.3g} > tol)"
+                if self.decrease > _noise(self.total):
+                    message = f"the model's step is not a descent direction (KKT {kkt:.3g})"
                     break
             elif not self._backtrack(iteration, trial):
                 message = "the line search found no decrease"
