@@ -140,7 +140,8 @@ class CLogLog(Link):
         return np.log(-np.log1p(-mu))
 
     def inverse(self, eta):
-        return -np.expm1(-np.exp(eta))
+        with np.errstate(over="ignore"):
+            return -np.expm1(-np.exp(eta))
 
     def deriv(self, mu):
         return -1.0 / ((1.0 - mu) * np.log1p(-mu))
@@ -149,14 +150,19 @@ class CLogLog(Link):
         return np.exp(self.log_inverse_deriv(eta))
 
     def log_inverse(self, eta):
-        with np.errstate(divide="ignore"):
-            return np.log(-np.expm1(-np.exp(eta)))
+        eta = np.asarray(eta, dtype=float)
+        with np.errstate(divide="ignore", over="ignore"):
+            direct = np.log(-np.expm1(-np.exp(eta)))
+        # below eta = -20, mu = exp(eta) (1 - exp(eta)/2 + ...) to double precision
+        return np.where(eta < -20.0, eta - 0.5 * np.exp(np.minimum(eta, -20.0)), direct)
 
     def log1m_inverse(self, eta):
-        return -np.exp(eta)
+        with np.errstate(over="ignore"):
+            return -np.exp(eta)
 
     def log_inverse_deriv(self, eta):
-        return eta - np.exp(eta)
+        with np.errstate(over="ignore"):
+            return eta - np.exp(eta)
 
 
 class Log(Link):

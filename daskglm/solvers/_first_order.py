@@ -24,8 +24,8 @@ def diagonal_metric(problem) -> np.ndarray:
     return np.maximum(curvature, floor)
 
 
-def step_ladder(step, n_steps) -> np.ndarray:
-    """Trial steps ``2t, t, t/2, ...``: one larger than the last accepted step
-    (so steps can grow again) and halvings below it."""
-    return step * 2.0 ** (1 - np.arange(n_steps))
-
+def step_ladder(step, n_steps, grow=True) -> np.ndarray:
+    """Trial steps evaluated together in one pass: ``2t, t, t/2, ...`` when
+    ``grow`` (so that steps can grow again), else ``t, t/2, t/4, ...``."""
+    first = 2.0 * step if grow and n_steps > 1 else step
+    return first * 2.0 ** -np.arange(n_steps)

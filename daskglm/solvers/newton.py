@@ -111,7 +111,7 @@ class _NewtonRun:
                 message = "the line search found no decrease"
                 break
             trial = self.coef + self.step * self.direction
-        return self._result(converged, iteration, message)
+        return self._result(converged, iteration, message, trial)
 
     def _first_trial(self):
         problem = self.problem
@@ -155,12 +155,15 @@ class _NewtonRun:
         self.trace.record(iteration, self.total, self.coef, kkt_norm=np.nan, step=self.step)
         return self.step >= _MIN_STEP
 
-    def _result(self, converged, iteration, message):
-        if self.coef is None or self.grad is None:
+    def _result(self, converged, iteration, message, trial):
+        if self.grad is None and self.coef is not None:
             raise FloatingPointError(
                 "newton could not evaluate the objective at any point it tried; "
                 "check the data's scale and the family/link"
             )
+        if self.grad is None:  # max_iter ran out before the first evaluation
+            return self.trace.result(trial, converged=False, n_iter=iteration,
+                                     objective=np.nan, message=message)
         info = {"hessian": self.hessian, "gradient": self.grad}
         return self.trace.result(self.coef, converged=converged, n_iter=iteration,
                                  objective=self.total, message=message, info=info)

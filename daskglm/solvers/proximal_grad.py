@@ -92,7 +92,9 @@ class _Fista:
 
     def _iterate(self):
         problem, metric = self.problem, self.metric
-        steps = step_ladder(self.step, self.n_trial_steps)
+        # steps grow again only after a momentum restart: growing them under
+        # momentum makes the iterates oscillate
+        steps = step_ladder(self.step, self.n_trial_steps, grow=self.theta == 1.0)
         candidates = np.stack([
             problem.penalty.prox(self.y - t * self.y_grad / metric, t / metric, problem.penalized)
             for t in steps], axis=1)
@@ -101,27 +103,40 @@ class _Fista:
         extrapolated = candidates + beta * (candidates - self.x[:, None])
         points = np.concatenate([candidates, extrapolated], axis=1) if beta else candidates
         evaluation = problem.objective.evaluate(points)
-        k = self._first_sufficient(steps, candidates, evaluation.values[:len(steps)])
+        k = self._first_sufficient(steps, candidates, evaluation)
         if k is None:
             self.step = steps[-1] / 2
             return False
         x, x_value = candidates[:, k], evaluation.values[k]
         total = x_value + problem.penalty_value(x)
         grads = evaluation.gradients
-        restart = self.restart and total > self.total
+        # gradient-scheme restart: the step from y to x points against the
+        # momentum (x - x_prev); unlike a test on objective values it is not
+        # fooled by rounding near the optimum
+        restart = self.restart and (self.y - x) @ (x - self.x) > 0
         if beta and not restart:
             j = len(steps) + k
             self.y, self.y_value, self.y_grad = points[:, j], evaluation.values[j], grads[:, j]
-            self.theta = theta_next
         else:
             self.y, self.y_value, self.y_grad = x, x_value, grads[:, k]
-            self.theta = 1.0
+        self.theta = 1.0 if restart or not self.accelerated else theta_next
         self.x, self.total, self.x_grad, self.step = x, total, grads[:, k], steps[k]
         return True
 
-    def _first_sufficient(self, steps, candidates, values):
+    def _first_sufficient(self, steps, candidates, evaluation):
+        """Index of the largest step meeting the descent lemma, or None.
+
+        A step passes when ``f(x) <= f(y) + g'(x - y) + |x - y|_D^2 / (2t)``
+        holds by a margin above rounding, or when the gradient test
+        ``(g_x - g)'(x - y) <= |x - y|_D^2 / (2t)`` holds, which implies it for
+        convex f and stays exact near the optimum, where objective values
+        no longer resolve the difference.
+        """
+        n = len(steps)
         diff = candidates - self.y[:, None]
-        model = (self.y_value + self.y_grad @ diff
-                 + 0.5 * np.einsum("ij,ij->j", diff * self.metric[:, None], diff) / steps)
-        ok = np.flatnonzero(values <= model + noise(self.y_value))
+        quadratic = 0.5 * np.einsum("ij,ij->j", diff * self.metric[:, None], diff) / steps
+        model = self.y_value + self.y_grad @ diff + quadratic
+        by_value = evaluation.values[:n] < model - noise(self.y_value)
+        curvature = np.einsum("ij,ij->j", evaluation.gradients[:, :n] - self.y_grad[:, None], diff)
+        ok = np.flatnonzero(by_value | (curvature <= quadratic))
         return ok[0] if ok.size else None

@@ -1,0 +1,33 @@
+"""Shared fixtures: seeded synthetic GLM data at realistic sizes."""
+
+import numpy as np
+import pytest
+
+import daskglm
+
+
+def make_glm_data(family, n=100_000, p=6, seed=0, intercept=True):
+    """Seeded design with an intercept column and a response drawn from ``family``."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    if intercept:
+        X[:, 0] = 1.0
+    coef = rng.normal(scale=0.4, size=p)
+    eta = X @ coef
+    if isinstance(family, daskglm.Logistic):
+        y = rng.binomial(1, family.mean(eta)).astype(float)
+    elif isinstance(family, daskglm.Poisson):
+        y = rng.poisson(family.mean(eta)).astype(float)
+    else:
+        y = family.mean(eta) + rng.normal(size=n)
+    return X, y
+
+
+@pytest.fixture(scope="session")
+def distributed_client():
+    """A two-process LocalCluster, shared by the tests that need one."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
