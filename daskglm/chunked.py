@@ -15,7 +15,9 @@ sum of weights and the weighted mean square of every column.
 from __future__ import annotations
 
 import numbers
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import dask
@@ -181,8 +183,7 @@ class ChunkedData:
         if self.is_dask:
             total = self._dask_map_reduce(func, args, check)
         else:
-            total = _chunk_task(func, check, self._in_domain, False,
-                                self.X, self.y, self.offset, self.weights, *args)
+            total = self._threaded_map_reduce(func, args, check)
         self.n_passes += 1
         if check:
             total = self._record_checks(total)
@@ -195,6 +196,20 @@ class ChunkedData:
                  for block in self._blocks]
         (total,) = dask.compute(_tree_sum(parts))
         return total
+
+    def _threaded_map_reduce(self, func, args, check):
+        """In-memory data: row blocks (views) on a few threads, one BLAS thread each."""
+        bounds = _row_blocks(self.n_rows)
+        def run(bound):
+            rows = slice(*bound)
+            pick = lambda a: None if a is None else a[rows]  # noqa: E731
+            return _chunk_task(func, check, self._in_domain, len(bounds) > 1,
+                               self.X[rows], self.y[rows], pick(self.offset),
+                               pick(self.weights), *args)
+        if len(bounds) == 1:
+            return run(bounds[0])
+        with ThreadPoolExecutor(max_workers=len(bounds)) as pool:
+            return _sum_arrays(*pool.map(run, bounds))
 
     def _record_checks(self, total):
         checks, result = total[:_N_CHECKS + self.n_cols], total[_N_CHECKS + self.n_cols:]
@@ -226,6 +241,13 @@ class ChunkedData:
 def _rows_outside(y, in_domain, limit):
     with np.errstate(invalid="ignore"):
         return np.flatnonzero(np.isfinite(y) & ~in_domain(y))[:limit]
+
+
+def _row_blocks(n_rows, min_rows=100_000):
+    """Row ranges for in-memory data: one per core, none under ``min_rows``."""
+    n_blocks = max(1, min(os.cpu_count() or 1, n_rows // min_rows))
+    edges = np.linspace(0, n_rows, n_blocks + 1).astype(int)
+    return list(zip(edges[:-1], edges[1:]))
 
 
 def _tree_sum(parts, split_every=8):
