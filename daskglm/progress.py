@@ -1,0 +1,50 @@
+"""Progress bars for long fits (tqdm's auto form: terminal or notebook)."""
+
+from __future__ import annotations
+
+__all__ = ["ProgressBar", "chain_callbacks"]
+
+
+class ProgressBar:
+    """A solver callback that advances a tqdm bar once per iteration and
+    shows the objective and the stopping measure.
+
+    Use as a context manager so that the bar is closed when the fit ends::
+
+        with ProgressBar(max_iter, "newton") as bar:
+            solver(X, y, family, callback=bar)
+    """
+
+    def __init__(self, total, description):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=total, desc=description, unit="it", leave=True)
+
+    def __call__(self, record):
+        self._bar.update(1)
+        shown = {"objective": f"{record['objective']:.8g}"}
+        for key in ("kkt_norm", "primal_residual", "dual_residual"):
+            if key in record:
+                shown[key] = f"{record[key]:.2e}"
+        self._bar.set_postfix(shown, refresh=False)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._bar.close()
+
+
+def chain_callbacks(*callbacks):
+    """One callback calling each of ``callbacks`` that is not None (or None)."""
+    active = [c for c in callbacks if c is not None]
+    if not active:
+        return None
+    if len(active) == 1:
+        return active[0]
+
+    def call_all(record):
+        for callback in active:
+            callback(record)
+
+    return call_all
