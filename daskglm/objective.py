@@ -35,11 +35,16 @@ class Evaluation:
         Gradients at the first ``n_gradients`` points.
     hessian : array of shape (n_features, n_features) or None
         Fisher Hessian at the first point, when asked for.
+    n_boundary : int
+        With the Hessian: rows of positive weight whose Fisher weight at the
+        first point is numerically zero (a fitted probability of 0 or 1, a
+        fitted count rate of 0), the mark of (quasi-)separation.
     """
 
     values: np.ndarray
     gradients: np.ndarray
     hessian: np.ndarray | None = None
+    n_boundary: int = 0
 
     @property
     def value(self) -> float:
@@ -109,8 +114,10 @@ class Objective:
         values = np.where(np.isnan(values), np.inf, values)
         end = n_points + p * n_gradients
         gradients = flat[n_points:end].reshape(p, n_gradients)
-        hess = flat[end:].reshape(p, p) if hessian else None
-        return Evaluation(values, gradients, hess)
+        if not hessian:
+            return Evaluation(values, gradients)
+        n_boundary = int(round(flat[end] * self.data.stats.sum_weights))
+        return Evaluation(values, gradients, flat[end + 1:].reshape(p, p), n_boundary)
 
     def irls_start(self):
         """One IRLS step from the family's starting mean, as statsmodels starts.
@@ -126,6 +133,11 @@ class Objective:
         p = self.n_features
         flat = flat[1:] / self.data.stats.sum_weights
         return flat[p:].reshape(p, p), flat[:p]
+
+
+# A Fisher weight below this is a fitted mean numerically on the boundary
+# (for the logit link, |eta| > 33.7: a probability within 2e-15 of 0 or 1).
+_BOUNDARY_WEIGHT = 10 * np.finfo(float).eps
 
 
 def _linear_predictor(X, points, offset):
@@ -159,6 +171,9 @@ def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian)
     parts = [values, gradients.ravel()]
     if hessian:
         h = fisher[:, 0] if weights is None else fisher[:, 0] * weights
+        carries_weight = np.ones(len(h), bool) if weights is None else weights > 0
+        n_boundary = np.count_nonzero(carries_weight & (fisher[:, 0] < _BOUNDARY_WEIGHT))
+        parts.append([float(n_boundary)])
         parts.append(_weighted_gram(X, np.where(np.isfinite(h), h, 0.0)).ravel())
     return np.concatenate(parts)
 

@@ -291,3 +291,26 @@ def test_bad_options_are_refused():
         solvers.newton(X, y, init=np.zeros(3))
     with pytest.raises(ValueError, match="weights contain 1 negative"):
         solvers.newton(X, y, weights=np.r_[-1.0, np.ones(99)])
+
+
+@pytest.mark.parametrize("kind", ["complete", "quasi-complete"])
+def test_separation_is_detected_and_named(kind):
+    from daskglm.exceptions import PerfectSeparationWarning
+
+    rng = np.random.default_rng(21)
+    x = rng.normal(size=2_000)
+    y = (x > 0).astype(float)
+    if kind == "quasi-complete":  # rows with x < 0.5 overlap; x >= 0.5 are all ones
+        y = np.where(x < 0.5, rng.binomial(1, 0.5, size=x.size), 1.0)
+        x = np.where(x < 0.5, 0.0, x)
+    X = np.column_stack([np.ones_like(x), x])
+    with pytest.warns(PerfectSeparationWarning, match=r"row\(s\) are fitted .*separated"):
+        fit = solvers.newton(X, y, daskglm.Logistic(), max_iter=60)
+    assert not fit.converged and "separated" in fit.message
+
+
+def test_no_separation_warning_on_ordinary_data():
+    X, y = make_glm_data(daskglm.Logistic(), n=20_000, p=5, seed=22)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert solvers.newton(X, y, daskglm.Logistic()).converged

@@ -158,11 +158,11 @@ class Trace:
             self.callback(dict(record, coef=np.array(coef, copy=True)))
         return record
 
-    def result(self, coef, *, converged, n_iter, objective, message, info=None) -> SolverResult:
-        """The :class:`SolverResult`; warns ``ConvergenceWarning`` when not converged."""
+    def result(self, coef, *, converged, n_iter, objective, message, info=None,
+               warning=ConvergenceWarning) -> SolverResult:
+        """The :class:`SolverResult`; warns ``warning`` when not converged."""
         if not converged:
-            warnings.warn(f"{self.name} did not converge: {message}", ConvergenceWarning,
-                          stacklevel=3)
+            warnings.warn(f"{self.name} did not converge: {message}", warning, stacklevel=3)
         return SolverResult(
             coef=np.asarray(coef, dtype=float),
             converged=bool(converged),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
 from ..families import Logistic
 from ._base import Trace, setup
 from ._base import noise as _noise
@@ -88,6 +89,7 @@ class _NewtonRun:
         self.direction = None
         self.decrease = 0.0       # predicted decrease along the full step
         self.step = 1.0
+        self.n_boundary = 0       # rows fitted numerically on the mean's boundary
 
     def run(self, max_iter):
         trial, iteration = self._first_trial(), 0
@@ -136,6 +138,7 @@ class _NewtonRun:
                 return False
         self.coef, self.total = trial, total
         self.grad, self.hessian = evaluation.gradient, evaluation.hessian
+        self.n_boundary = evaluation.n_boundary
         return True
 
     def _new_direction(self):
@@ -165,6 +168,22 @@ class _NewtonRun:
             return self.trace.result(trial, converged=False, n_iter=iteration,
                                      objective=np.nan, message=message)
         info = {"hessian": self.hessian, "gradient": self.grad}
+        warning = ConvergenceWarning
+        if self.n_boundary:
+            converged, warning = False, PerfectSeparationWarning
+            message = separation_message(self.n_boundary, self.problem.family)
         return self.trace.result(self.coef, converged=converged, n_iter=iteration,
-                                 objective=self.total, message=message, info=info)
+                                 objective=self.total, message=message, info=info,
+                                 warning=warning)
 
+
+
+def separation_message(n_rows, family) -> str:
+    """Why a fit whose fitted means reach the boundary has no valid answer."""
+    return (
+        f"{n_rows} row(s) are fitted with a mean numerically at the edge of the "
+        f"{family.name} family's range (a probability of 0 or 1, a rate of 0): the data "
+        f"are (quasi-)perfectly separated, the maximum likelihood estimate does not "
+        f"exist, and the coefficients diverge; drop or merge the separating columns "
+        f"or add a penalty"
+    )
