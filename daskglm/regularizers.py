@@ -66,12 +66,12 @@ class ElasticNet:
 
     @property
     def l1(self) -> float:
-        """The weight of |b|_1: ``alpha * l1_ratio``."""
+        """The weight of ``|b|_1``: ``alpha * l1_ratio``."""
         return self.alpha * self.l1_ratio
 
     @property
     def l2(self) -> float:
-        """The weight of |b|_2^2 / 2: ``alpha * (1 - l1_ratio)``."""
+        """The weight of ``|b|_2^2 / 2``: ``alpha * (1 - l1_ratio)``."""
         return self.alpha * (1.0 - self.l1_ratio)
 
     @property
@@ -92,7 +92,7 @@ class ElasticNet:
         return _masked(np.full(n_coef, self.l2), penalized)
 
     def prox(self, v, step, penalized=None):
-        """argmin_x 1/2 |x - v|^2 + step * penalty(x), elementwise.
+        """``argmin_x |x - v|^2 / 2 + step * penalty(x)``, elementwise.
 
         ``step`` is a scalar or an array shaped like ``v`` (a diagonal metric).
         """

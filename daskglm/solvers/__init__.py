@@ -1,4 +1,4 @@
-"""Solvers: each minimises DESIGN.md's objective over chunked data.
+"""Solvers: each minimises DESIGN.md's objective over chunked data::
 
     sum_i w_i nll_i / sum_i w_i + alpha * (l1_ratio |b|_1 + (1 - l1_ratio)/2 |b|_2^2)
 
