@@ -27,8 +27,8 @@ is used for the two regressors, so that
 On dask input, ``fit`` reads the data a few times before the solver starts,
 each a cheap pass: unknown chunk sizes (dask dataframes, boolean-indexed
 arrays), the class labels (logistic) and the sum of the sample weights (when
-given). Prediction methods return dask arrays for dask input, lazily; scores
-are computed.
+given). Prediction methods return dask arrays for dask input, lazily (for a
+dask dataframe, with unknown chunk sizes, as dask-ml's); scores are computed.
 
 Where these differ from dask-ml's: the default solver is ``'auto'``
 (dask-ml: ``'admm'``); ``predict_proba`` returns both classes' probabilities,
