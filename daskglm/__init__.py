@@ -1,7 +1,7 @@
 """daskglm: generalized linear models on dask, with statsmodels' statistics
 and scikit-learn's manners."""
 
-from . import links, solvers
+from . import estimators, links, solvers
 from .exceptions import ConvergenceWarning, PerfectSeparationWarning
 from .families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
 from .regularizers import L1, L2, ElasticNet
@@ -9,6 +9,7 @@ from .regularizers import L1, L2, ElasticNet
 __version__ = "0.1.0"
 
 __all__ = [
+    "estimators",
     "links",
     "solvers",
     "Family",
