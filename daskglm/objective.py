@@ -158,6 +158,11 @@ def _weighted_gram(X, h):
 
 
 def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
+    with np.errstate(all="ignore"):  # trial points may overflow; they come back inf
+        return _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian)
+
+
+def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian):
     eta = _linear_predictor(X, points, offset)
     y_col = y[:, None]
     nll, grad, fisher = family.derivatives(y_col, eta[:, :n_gradients], hessian=hessian)

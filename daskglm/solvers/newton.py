@@ -169,7 +169,9 @@ class _NewtonRun:
                                      objective=np.nan, message=message)
         info = {"hessian": self.hessian, "gradient": self.grad}
         warning = ConvergenceWarning
-        if self.n_boundary:
+        if self.n_boundary and self.problem.penalty.alpha == 0:
+            # a penalty keeps the optimum finite; without one, fitted means on
+            # the boundary are the mark of separation (no MLE exists)
             converged, warning = False, PerfectSeparationWarning
             message = separation_message(self.n_boundary, self.problem.family)
         return self.trace.result(self.coef, converged=converged, n_iter=iteration,
