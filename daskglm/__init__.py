@@ -5,10 +5,15 @@ from . import estimators, links, solvers
 from .exceptions import ConvergenceWarning, PerfectSeparationWarning
 from .families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
 from .regularizers import L1, L2, ElasticNet
+from .model import GLM, glm
+from .results import GLMResults
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "glm",
+    "GLM",
+    "GLMResults",
     "estimators",
     "links",
     "solvers",

@@ -704,9 +704,10 @@ def _check_factor_passes(recipe):
 
 
 def _capture_env(eval_env):
+    """The environment ``eval_env`` frames above the caller of learn_formula."""
     if isinstance(eval_env, EvalEnvironment):
         return eval_env
-    return EvalEnvironment.capture(eval_env + 1)
+    return EvalEnvironment.capture(eval_env + 2)
 
 
 def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> FormulaDesign:

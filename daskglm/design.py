@@ -1,0 +1,364 @@
+"""The rows a GLM is fitted on: design matrix, response, offset and weights.
+
+:class:`Design` holds them aligned by rows (numpy, or dask arrays with the
+same known row chunks), from arrays (statsmodels' ``GLM(endog, exog, ...)``)
+or from a learned formula. It is persisted at most once and then shared by
+the solver and the inference pass.
+
+Two one-pass reductions read it before any solver runs (:func:`data_facts`):
+the weighted Gram matrix ``X' W X`` (which finds a rank-deficient design
+and names its collinear columns), the weighted mean of ``y`` (the null
+model's mean without offset), the total frequency weight, and the column
+variances that tell a constant column (the intercept) in an unnamed array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from .chunked import ChunkedData, _should_persist
+
+__all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts"]
+
+ROLES = ("offset", "exposure", "freq_weights", "var_weights")
+
+
+@dataclass(frozen=True)
+class SideLayout:
+    """Where the per-row weight columns sit in the augmented matrix ``[X | fw | vw]``."""
+
+    n_features: int
+    freq_column: int | None
+    var_column: int | None
+
+    def split(self, X_aug):
+        p = self.n_features
+        fw = None if self.freq_column is None else X_aug[:, self.freq_column]
+        vw = None if self.var_column is None else X_aug[:, self.var_column]
+        return X_aug[:, :p], fw, vw
+
+
+@dataclass
+class Design:
+    """Row-aligned arrays of a model (all numpy, or all dask with equal row chunks).
+
+    ``offset`` is the total offset (offset plus log exposure); ``has_offset``
+    says whether either was given (statsmodels then fits the null model with
+    it). ``exog_names`` and ``intercept`` are ``None`` for unnamed arrays
+    until :func:`data_facts` has seen the columns.
+    """
+
+    X: object
+    y: object
+    offset: object = None
+    freq_weights: object = None
+    var_weights: object = None
+    endog_name: str = "y"
+    exog_names: list | None = None
+    intercept: int | None = None
+    has_offset: bool = False
+    formula: object = None
+
+    @property
+    def is_dask(self) -> bool:
+        return isinstance(self.X, da.Array)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def weights(self):
+        """The solver's weights, ``freq_weights * var_weights`` (None when neither)."""
+        fw, vw = self.freq_weights, self.var_weights
+        if fw is None or vw is None:
+            return fw if vw is None else vw
+        return fw * vw
+
+    def augmented(self):
+        """``(X_aug, layout)``: X with the frequency and variance weights appended,
+        for kernels that need them apart (one matrix travels per chunk)."""
+        extra = [w for w in (self.freq_weights, self.var_weights) if w is not None]
+        p = self.n_features
+        layout = SideLayout(p, p if self.freq_weights is not None else None,
+                            p + len(extra) - 1 if self.var_weights is not None else None)
+        if not extra:
+            return self.X, layout
+        stack = da.concatenate if self.is_dask else np.concatenate
+        X_aug = stack([self.X] + [w[:, None] for w in extra], axis=1)
+        return (X_aug.rechunk({1: -1}) if self.is_dask else X_aug), layout
+
+    def persisted(self, persist="auto") -> Design:
+        """The design with its dask arrays persisted (once), per ``persist``."""
+        if not self.is_dask:
+            return self
+        names = ("X", "y", "offset", "freq_weights", "var_weights")
+        arrays = [getattr(self, name) for name in names]
+        if not _should_persist(persist, arrays):
+            return self
+        present = [a for a in arrays if a is not None]
+        done = iter(dask.persist(*present))
+        values = {name: (None if a is None else next(done)) for name, a in zip(names, arrays)}
+        return replace(self, **values)
+
+    def chunked(self, X=None) -> ChunkedData:
+        """A :class:`ChunkedData` over the (already persisted) arrays."""
+        return ChunkedData(self.X if X is None else X, self.y, self.offset, self.weights,
+                           persist=False)
+
+
+# -- arrays --------------------------------------------------------------------
+def _as_array(values, name, *, two_d=False):
+    """numpy/dask array from numpy, pandas, dask or lists; plus column names if any."""
+    names = None
+    if isinstance(values, dd.DataFrame):
+        names = [str(c) for c in values.columns]
+        values = values.to_dask_array(lengths=True)
+    elif isinstance(values, dd.Series):
+        values = values.to_dask_array(lengths=True)
+    elif isinstance(values, pd.DataFrame):
+        names = [str(c) for c in values.columns]
+        values = values.to_numpy()
+    elif isinstance(values, pd.Series):
+        values = values.to_numpy()
+    elif not isinstance(values, da.Array):
+        values = np.asarray(values)
+    if values.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be numeric, got dtype {values.dtype}")
+    values = values.astype(float)
+    if isinstance(values, da.Array) and any(np.isnan(c) for c in values.chunks[0]):
+        values = values.compute_chunk_sizes()
+    if two_d and values.ndim == 1:
+        values = values[:, None]
+    if two_d and values.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got shape {values.shape}")
+    if not two_d:
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1:
+            raise ValueError(f"{name} must be 1-dimensional, got shape {values.shape}")
+    return values, names
+
+
+def _align(arrays, n_rows):
+    """All arrays dask with the row chunks of the first dask one (or all numpy)."""
+    present = {k: v for k, v in arrays.items() if v is not None}
+    for name, values in present.items():
+        if values.shape[0] != n_rows:
+            raise ValueError(f"{name} has {values.shape[0]} rows but exog has {n_rows}; "
+                             "they must match")
+    dask_ones = [v for v in present.values() if isinstance(v, da.Array)]
+    if not dask_ones:
+        return arrays
+    rows = dask_ones[0].chunks[0]
+    out = {}
+    for name, values in arrays.items():
+        if values is None:
+            out[name] = None
+        elif not isinstance(values, da.Array):
+            chunks = (rows,) + ((-1,) if values.ndim == 2 else ())
+            out[name] = da.from_array(values, chunks=chunks)
+        else:
+            chunks = (rows,) + ((-1,) if values.ndim == 2 else ())
+            out[name] = values.rechunk(chunks)
+    return out
+
+
+def _drop_incomplete(arrays):
+    """Keep the rows finite in every array (statsmodels' ``missing="drop"``)."""
+    keep = None
+    for values in arrays.values():
+        if values is None:
+            continue
+        finite = np.isfinite(values)
+        finite = finite.all(axis=1) if values.ndim == 2 else finite
+        keep = finite if keep is None else keep & finite
+    if not isinstance(keep, da.Array):
+        return {k: (None if v is None else v[keep]) for k, v in arrays.items()}
+    keep = keep.persist()
+    counts = tuple(int(n) for n in keep.map_blocks(
+        lambda block: np.array([block.sum()]), chunks=((1,) * keep.numblocks[0],)).compute())
+    out = {}
+    for name, values in arrays.items():
+        if values is None:
+            out[name] = None
+        elif values.ndim == 1:
+            out[name] = da.map_blocks(_take_rows, values, keep, chunks=(counts,), dtype=float)
+        else:
+            out[name] = da.map_blocks(_take_rows, values, keep[:, None],
+                                      chunks=(counts, values.shape[1]), dtype=float)
+    return out
+
+
+def _take_rows(block, keep):
+    return block[keep.reshape(-1)]
+
+
+def _log_exposure(exposure):
+    def block(values):
+        if np.any(values <= 0):
+            raise ValueError(f"exposure must be positive; {np.count_nonzero(values <= 0)} "
+                             "value(s) are <= 0")
+        return np.log(values)
+
+    if isinstance(exposure, da.Array):
+        return exposure.map_blocks(block, dtype=float)
+    return block(exposure)
+
+
+def _total_offset(offset, log_exposure):
+    if offset is None:
+        return log_exposure
+    return offset if log_exposure is None else offset + log_exposure
+
+
+def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
+                 var_weights=None, missing="none") -> Design:
+    """A :class:`Design` from arrays, statsmodels' ``GLM(endog, exog, ...)`` style.
+
+    ``missing="drop"`` drops rows with a NaN or infinite value in any of the
+    arrays; ``"none"`` and ``"raise"`` leave them to be refused by the first
+    pass over the data.
+    """
+    if missing not in ("none", "drop", "raise"):
+        raise ValueError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
+    X, exog_names = _as_array(exog, "exog", two_d=True)
+    y, _ = _as_array(endog, "endog")
+    endog_name = endog.name if isinstance(endog, (pd.Series, dd.Series)) and \
+        endog.name is not None else "y"
+    given = {"offset": offset, "exposure": exposure, "freq_weights": freq_weights,
+             "var_weights": var_weights}
+    arrays = {"X": X, "y": y}
+    for role, values in given.items():
+        arrays[role] = None if values is None else _as_array(values, role)[0]
+    arrays = _align(arrays, X.shape[0])
+    if missing == "drop":
+        arrays = _drop_incomplete(arrays)
+    log_exposure = None if arrays["exposure"] is None else _log_exposure(arrays["exposure"])
+    return Design(
+        X=arrays["X"], y=arrays["y"],
+        offset=_total_offset(arrays["offset"], log_exposure),
+        freq_weights=arrays["freq_weights"], var_weights=arrays["var_weights"],
+        endog_name=str(endog_name), exog_names=exog_names,
+        has_offset=offset is not None or exposure is not None,
+    )
+
+
+def formula_design(formula_design_, data) -> Design:
+    """A :class:`Design` from a learned formula over ``data`` (lazy, known chunks)."""
+    parts = formula_design_.design(data)
+    log_exposure = parts.get("exposure")
+    return Design(
+        X=parts["X"], y=parts["y"],
+        offset=_total_offset(parts.get("offset"), log_exposure),
+        freq_weights=parts.get("freq_weights"), var_weights=parts.get("var_weights"),
+        endog_name=formula_design_.endog_name, exog_names=list(formula_design_.exog_names),
+        intercept=formula_design_.intercept_index,
+        has_offset="offset" in parts or "exposure" in parts,
+        formula=formula_design_,
+    )
+
+
+# -- what one pass tells before fitting ----------------------------------------------
+@dataclass(frozen=True)
+class DataFacts:
+    """What the pass before fitting learns (see :func:`data_facts`)."""
+
+    n_rows: int
+    sum_freq_weights: float       # statsmodels' wnobs
+    sum_weights: float            # sum of freq_weights * var_weights
+    weighted_mean_y: float        # the null model's mean without offset
+    gram: np.ndarray              # X' diag(freq * var weights) X
+    constant: np.ndarray          # which columns hold one non-zero value in every row
+
+    @property
+    def intercept(self):
+        """Index of the first constant column (statsmodels' ``const``), or None."""
+        found = np.flatnonzero(self.constant)
+        return int(found[0]) if found.size else None
+
+
+def _facts_chunk(X_aug, y, offset, weights, layout):
+    X, fw, vw = layout.split(X_aug)
+    n = X.shape[0]
+    w = np.ones(n) if weights is None else weights
+    Xw = X * np.sqrt(w)[:, None]
+    negative = sum(int(np.count_nonzero(v < 0)) for v in (fw, vw) if v is not None)
+    return np.concatenate([
+        [float(n if fw is None else fw.sum()), float(w @ y), float(negative)],
+        X.sum(axis=0), np.square(X).sum(axis=0), (Xw.T @ Xw).ravel(),
+    ])
+
+
+def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
+    """One pass: validate the data and learn :class:`DataFacts`.
+
+    Raises ``ValueError`` for NaN/inf values, negative weights, or a
+    response outside the family's domain (``in_domain``).
+    """
+    X_aug, layout = design.augmented()
+    data = ChunkedData(X_aug, design.y, design.offset, design.weights,
+                       in_domain=in_domain, domain_error=domain_error, persist=False)
+    flat = data.map_reduce(_facts_chunk, layout)
+    p = design.n_features
+    sum_fw, sum_wy, negative = flat[:3]
+    if negative:
+        raise ValueError(f"freq_weights and var_weights must be >= 0; {int(negative)} "
+                         "value(s) are negative")
+    n = data.stats.n_rows
+    mean = flat[3:3 + p] / n
+    mean_square = flat[3 + p:3 + 2 * p] / n
+    spread = mean_square - np.square(mean)
+    sum_w = data.stats.sum_weights
+    return DataFacts(
+        n_rows=n, sum_freq_weights=float(sum_fw), sum_weights=float(sum_w),
+        weighted_mean_y=float(sum_wy / sum_w), gram=flat[3 + 2 * p:].reshape(p, p),
+        constant=(mean_square > 0) & (spread <= 1e-12 * mean_square),
+    )
+
+
+def array_names(n_features, intercept):
+    """statsmodels' names for unnamed columns: ``const`` and ``x1, x2, ...``."""
+    names = [f"x{i}" for i in range(1, n_features + (0 if intercept is not None else 1))]
+    if intercept is not None:
+        names.insert(intercept, "const")
+    return names
+
+
+def check_rank(gram, names, tol=1e-10):
+    """Raise ``ValueError`` naming the collinear columns when ``gram`` is singular.
+
+    The Gram matrix is scaled to unit diagonal; eigenvectors of eigenvalues
+    below ``tol`` (relative to the largest) span the null space, and the
+    columns they load on are reported.
+    """
+    diag = np.diag(gram)
+    zero = np.flatnonzero(diag <= 0)
+    if zero.size:
+        listed = ", ".join(repr(names[i]) for i in zero)
+        raise ValueError(f"the design is singular: column(s) {listed} are zero in every "
+                         "row that carries weight")
+    root = np.sqrt(diag)
+    eigvals, eigvecs = np.linalg.eigh(gram / np.outer(root, root))
+    null = eigvals <= tol * eigvals[-1]
+    if not null.any():
+        return
+    groups = []
+    for vector in eigvecs[:, null].T:
+        involved = np.flatnonzero(np.abs(vector) > 1e-6 * np.abs(vector).max())
+        groups.append("{" + ", ".join(repr(names[i]) for i in involved) + "}")
+    rank = int((~null).sum())
+    raise ValueError(
+        f"the design is rank deficient (rank {rank} of {len(names)} columns); these "
+        f"columns are linearly dependent: {'; '.join(groups)}. Drop one of each group "
+        "(or fit with a penalty: fit_regularized)")

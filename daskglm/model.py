@@ -1,0 +1,428 @@
+"""Generalized linear models: :class:`GLM` (arrays, statsmodels style) and
+:func:`glm` (a formula over a dask dataframe).
+
+A model holds its data and family; ``fit`` and ``fit_regularized`` never
+change it. The first fit prepares the data once and the model keeps it for
+later fits: the design is built and persisted (when it fits in memory), and
+one pass validates it and learns the facts every fit needs (the weighted
+Gram matrix for the rank check, the null model's mean, the total frequency
+weight). A fit is then: the solver (through the registry), an
+intercept-only fit when there is an offset (statsmodels' null model), and
+one pass at the solution for every statistic (:mod:`daskglm.results`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+from patsy import EvalEnvironment
+
+from . import solvers
+from .design import array_design, array_names, check_rank, data_facts, formula_design
+from .families import Normal, domain_message, get_family
+from .formula import EXTRA_ROLES, attach_arrays, learn_formula
+from .links import Log
+from .regularizers import get_regularizer
+from .results import COV_TYPES, GLMResults, statistics_pass
+
+__all__ = ["GLM", "glm"]
+
+
+class GLM:
+    """A generalized linear model on numpy or dask arrays (statsmodels' ``GLM``).
+
+    Parameters
+    ----------
+    endog : array of shape (n_samples,)
+        The response (numpy, pandas, dask array or series).
+    exog : array of shape (n_samples, n_features)
+        The design, used as given (no intercept is added; use a column of
+        ones, e.g. ``sm.add_constant``). A pandas or dask DataFrame names
+        the columns; otherwise they are named as statsmodels names them
+        (``const``, ``x1``, ...).
+    family : Family, its name, or a statsmodels family; default Normal.
+    offset : array of shape (n_samples,), optional
+    exposure : array of shape (n_samples,), optional
+        Its log is added to the offset; log link only, values > 0.
+    freq_weights, var_weights : array of shape (n_samples,), optional
+        statsmodels' meanings: a frequency weight counts a row that many
+        times (it enters ``df_resid``); a variance weight divides the row's
+        variance. The solver minimises with their product.
+    missing : {"none", "drop", "raise"}
+        ``"drop"`` drops rows with a NaN or infinite value in any array;
+        otherwise such values are refused by the first pass over the data.
+
+    Examples
+    --------
+    >>> import numpy as np, daskglm
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.column_stack([np.ones(200), rng.normal(size=200)])
+    >>> y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 1]))
+    >>> res = daskglm.GLM(y, X, family=daskglm.Poisson()).fit()
+    >>> list(res.params.index)
+    ['const', 'x1']
+    """
+
+    def __init__(self, endog, exog, family=None, offset=None, exposure=None,
+                 freq_weights=None, var_weights=None, missing="none"):
+        self.family = _model_family(family, exposure)
+        design = array_design(endog, exog, offset=offset, exposure=exposure,
+                              freq_weights=freq_weights, var_weights=var_weights,
+                              missing=missing)
+        self._setup(design, formula=None, data=None)
+
+    def _setup(self, design, formula, data):
+        self._raw_design = design
+        self.formula = formula
+        self._data = data
+        self._prepared = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_formula(cls, formula, data, family=None, offset=None, exposure=None,
+                     freq_weights=None, var_weights=None, missing="drop", eval_env=0):
+        """The model of a patsy formula over a dask (or pandas) DataFrame; see :func:`glm`."""
+        env = eval_env if isinstance(eval_env, EvalEnvironment) else \
+            EvalEnvironment.capture(eval_env + 1)
+        model_family = _model_family(family, exposure)
+        if isinstance(data, pd.DataFrame):
+            data = dd.from_pandas(data, npartitions=1, sort=False)
+        if not isinstance(data, dd.DataFrame):
+            raise TypeError(f"data must be a dask or pandas DataFrame, got {type(data).__name__}")
+        given = {"offset": offset, "exposure": exposure, "freq_weights": freq_weights,
+                 "var_weights": var_weights}
+        given = {role: v for role, v in given.items() if v is not None}
+        data, attached = attach_arrays(data, {r: v for r, v in given.items()
+                                              if not isinstance(v, str)})
+        extras = {role: (v if isinstance(v, str) else attached[role]) for role, v in given.items()}
+        extras = {role: extras[role] for role in EXTRA_ROLES if role in extras}
+        learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
+        model = cls.__new__(cls)
+        model.family = model_family
+        model._setup(formula_design(learned, data), formula=learned, data=data)
+        return model
+
+    # -- what statsmodels users look for -------------------------------------
+    @property
+    def endog_names(self) -> str:
+        return self._raw_design.endog_name
+
+    @property
+    def exog_names(self) -> list:
+        names = self._raw_design.exog_names
+        return list(names) if names is not None else list(self._prepare()[0].exog_names)
+
+    @property
+    def design_info(self):
+        """patsy's design info of the regressors (formula models), else None."""
+        return None if self.formula is None else self.formula.design_info
+
+    @property
+    def k_exog(self) -> int:
+        return self._raw_design.n_features
+
+    def __repr__(self):
+        what = repr(self.formula.formula) if self.formula is not None else \
+            f"{self._raw_design.n_features} columns"
+        return f"<daskglm.GLM {what}, {self.family!r}>"
+
+    # -- preparing the data once -------------------------------------------
+    def _prepare(self):
+        """``(design, facts)``: persisted design and the validating pass, computed once."""
+        with self._lock:
+            if self._prepared is None:
+                design = self._raw_design.persisted("auto")
+                family = self.family
+                facts = data_facts(
+                    design, in_domain=family.in_domain,
+                    domain_error=lambda n, rows: domain_message(family, "endog", n, rows))
+                if design.exog_names is None or design.intercept is None:
+                    design = _name_columns(design, facts)
+                self._prepared = design, facts
+            return self._prepared
+
+    # -- fitting -----------------------------------------------------------
+    def fit(self, method="newton", max_iter=100, tol=1e-8, cov_type="nonrobust",
+            cov_kwds=None, progress=False, start_params=None, callback=None,
+            **solver_options) -> GLMResults:
+        """Maximum likelihood fit with a registered solver.
+
+        Parameters
+        ----------
+        method : str or callable
+            A solver name in :data:`daskglm.solvers.SOLVERS` (``"newton"``,
+            ``"lbfgs"``, ...) or a solver function.
+        max_iter, tol : int, float
+            Passed to the solver (see its stopping rule).
+        cov_type : {"nonrobust", "HC0", "HC1"}
+            Covariance of the estimates. The robust ones are the sandwich
+            with the expected information as bread (statsmodels uses the
+            observed one; they agree for canonical links). As statsmodels'
+            GLM, ``HC1`` applies no small-sample factor, so it equals ``HC0``.
+        cov_kwds : dict, optional
+            Not used by the covariance types above; must be empty.
+        progress : bool
+            Show a progress bar (tqdm) over the iterations.
+        start_params : array of shape (n_features,), optional
+            Starting coefficients (the solver's ``init``).
+        callback : callable, optional
+            Called after every iteration with the solver's record.
+        **solver_options
+            The solver's own keyword-only options, passed on unchanged.
+
+        Returns
+        -------
+        GLMResults
+
+        Raises
+        ------
+        ValueError
+            For a rank-deficient design (naming the collinear columns),
+            invalid data, or an unknown ``cov_type``.
+        """
+        cov_type = _check_cov_type(cov_type, cov_kwds)
+        design, facts = self._prepare()
+        check_rank(facts.gram, design.exog_names)
+        result = self._solve(design, method, None, max_iter, tol, progress, start_params,
+                             callback, solver_options)
+        return self._results(design, facts, result, method, cov_type, None, tol)
+
+    def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
+                        max_iter=100, tol=1e-8, progress=False, start_params=None,
+                        callback=None, **solver_options) -> GLMResults:
+        """Penalised fit: ``mean weighted nll + alpha (l1_ratio |b|_1 + (1 - l1_ratio)/2 |b|^2)``.
+
+        The intercept is never penalized. The results have ``params`` and
+        fit statistics; standard errors are NaN (as statsmodels).
+
+        Parameters
+        ----------
+        regularizer : L1, L2, ElasticNet, or "l1", "l2", "elastic_net" with ``alpha=``
+        method : str or callable
+            A solver that can minimise the penalty (``newton`` and
+            ``proximal_grad`` take L1 parts; ``lbfgs`` and
+            ``gradient_descent`` only L2).
+        alpha, l1_ratio : float, optional
+            With a regularizer given by name.
+        max_iter, tol, progress, start_params, callback, **solver_options
+            As for :meth:`fit`.
+        """
+        penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
+        if penalty is None:
+            raise ValueError("fit_regularized needs a regularizer; use fit() for none")
+        design, facts = self._prepare()
+        result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
+                             callback, solver_options)
+        return self._results(design, facts, result, method, "nonrobust", penalty, tol)
+
+    def _solve(self, design, method, penalty, max_iter, tol, progress, start_params,
+               callback, solver_options):
+        solver = solvers.get_solver(method)
+        options = dict(solver_options)
+        if "persist" in inspect.signature(solver).parameters and "persist" not in options:
+            options["persist"] = False       # the design is persisted already
+        unpenalized = None if design.intercept is None else [design.intercept]
+        with _Progress(progress, max_iter, _method_name(method), callback) as report:
+            return solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
+                          tol=tol, offset=design.offset, weights=design.weights,
+                          unpenalized=unpenalized, init=start_params, callback=report,
+                          **options)
+
+    def _null_model(self, design, facts, tol):
+        """``(null_coef, null_mean)`` of statsmodels' intercept-only model."""
+        if not design.has_offset:
+            return None, facts.weighted_mean_y
+        rows = design.X.chunks[0] if design.is_dask else design.n_rows
+        ones = da.ones((design.n_rows, 1), chunks=(rows, 1)) if design.is_dask else \
+            np.ones((design.n_rows, 1))
+        fit = solvers.newton(ones, design.y, self.family, tol=tol, offset=design.offset,
+                             weights=design.weights, persist=False)
+        return float(fit.coef[0]), None
+
+    def _results(self, design, facts, result, method, cov_type, penalty, tol):
+        null_coef, null_mean = self._null_model(design, facts, tol)
+        statistics = statistics_pass(design, self.family, result.coef,
+                                     null_coef=null_coef, null_mean=null_mean)
+        return GLMResults(self, design, result, statistics, method=_method_name(method),
+                          cov_type=cov_type, regularizer=penalty,
+                          sum_freq_weights=facts.sum_freq_weights)
+
+    # -- prediction ----------------------------------------------------------
+    def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
+        """Predictions at ``params``; see :meth:`GLMResults.predict`."""
+        if which not in ("mean", "linear"):
+            raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
+        params = np.asarray(params, dtype=float)
+        if exposure is not None and not isinstance(self.family.link, Log):
+            raise ValueError("exposure can only be used with the log link")
+        if exog is None:
+            if offset is not None or exposure is not None:
+                raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
+            design = self._prepare()[0]
+            eta = design.X @ params
+            eta = eta if design.offset is None else eta + design.offset
+            return _apply_mean(eta, self.family, which)
+        if self.formula is not None:
+            return self._predict_frame(exog, params, which, offset, exposure)
+        return _predict_arrays(exog, params, self.family, which, offset, exposure)
+
+    def _predict_frame(self, data, params, which, offset, exposure):
+        if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
+            raise TypeError("a formula model predicts from a DataFrame with the formula's "
+                            f"columns, got {type(data).__name__}")
+        out = self.formula.predict(data, params, self.family, which=which, offset=offset,
+                                   exposure=exposure)
+        return out.compute() if isinstance(data, pd.DataFrame) else out
+
+
+def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=None,
+        var_weights=None, missing="drop", eval_env=0) -> GLM:
+    """A GLM from a patsy formula over a dask (or pandas) DataFrame.
+
+    Parameters
+    ----------
+    formula : str
+        ``"y ~ x1 + np.log(x2) + C(g) + center(x3)"``. Categorical levels and
+        stateful transforms (center, standardize) are learned over every
+        partition, in one pass that moves only levels and sums.
+    data : dask or pandas DataFrame
+    family : Family, its name, or a statsmodels family; default Normal.
+    offset, exposure, freq_weights, var_weights : str or array, optional
+        A column of ``data``, or values aligned with its rows (numpy,
+        pandas, dask array, or a dask Series with ``data``'s partitions).
+        statsmodels' meanings; exposure is logged (log link only, > 0).
+    missing : {"drop", "raise", "none"}
+        ``"drop"`` (statsmodels' default for formulas) drops rows with a
+        missing value in any term or in offset, exposure or weights, all
+        alike; ``"raise"`` (and ``"none"``) refuse them.
+    eval_env : int or patsy.EvalEnvironment
+        Where names that are not columns (``np``, your functions) are found:
+        0 is the caller of ``glm``.
+
+    Returns
+    -------
+    GLM
+
+    Raises
+    ------
+    ValueError
+        For a name the formula uses that is neither a column nor defined
+        where ``glm`` was called (the message names it), and for bad input.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd, pandas as pd, numpy as np, daskglm
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=300), "g": rng.choice(list("abc"), 300)})
+    >>> df["y"] = rng.poisson(np.exp(0.2 + 0.5 * df["x"]))
+    >>> model = daskglm.glm("y ~ x + C(g)", dd.from_pandas(df, npartitions=3),
+    ...                     family=daskglm.Poisson())
+    >>> model.exog_names
+    ['Intercept', 'C(g)[T.b]', 'C(g)[T.c]', 'x']
+    """
+    env = eval_env if isinstance(eval_env, EvalEnvironment) else \
+        EvalEnvironment.capture(eval_env + 1)
+    return GLM.from_formula(formula, data, family=family, offset=offset, exposure=exposure,
+                            freq_weights=freq_weights, var_weights=var_weights,
+                            missing=missing, eval_env=env)
+
+
+# -- helpers ---------------------------------------------------------------
+def _model_family(family, exposure):
+    family = get_family(Normal() if family is None else family)
+    if exposure is not None and not isinstance(family.link, Log):
+        raise ValueError(f"exposure can only be used with the log link; {family!r} has "
+                         f"link {family.link!r}")
+    return family
+
+
+def _name_columns(design, facts):
+    from dataclasses import replace
+
+    intercept = design.intercept if design.intercept is not None else facts.intercept
+    names = design.exog_names
+    if names is None:
+        names = array_names(design.n_features, intercept)
+    return replace(design, exog_names=names, intercept=intercept)
+
+
+def _check_cov_type(cov_type, cov_kwds):
+    if not isinstance(cov_type, str):
+        raise TypeError(f"cov_type must be a string, got {cov_type!r}")
+    normal = cov_type.upper() if cov_type.upper().startswith("HC") else cov_type.lower()
+    if normal not in COV_TYPES:
+        raise ValueError(f"cov_type must be one of {', '.join(COV_TYPES)}; got {cov_type!r}")
+    if cov_kwds:
+        raise ValueError(f"cov_type={normal!r} takes no cov_kwds, got {sorted(cov_kwds)}")
+    return normal
+
+
+def _method_name(method):
+    if isinstance(method, str):
+        return method
+    return getattr(method, "solver_name", getattr(method, "__name__", repr(method)))
+
+
+def _apply_mean(eta, family, which):
+    if which == "linear":
+        return eta
+    if isinstance(eta, da.Array):
+        return eta.map_blocks(family.mean, dtype=float)
+    return family.mean(eta)
+
+
+def _predict_arrays(exog, params, family, which, offset, exposure):
+    is_pandas = isinstance(exog, pd.DataFrame)
+    index = exog.index if is_pandas else None
+    if isinstance(exog, (pd.DataFrame, dd.DataFrame)):
+        exog = exog.to_dask_array(lengths=True) if isinstance(exog, dd.DataFrame) \
+            else exog.to_numpy(dtype=float)
+    X = exog if isinstance(exog, da.Array) else np.asarray(exog, dtype=float)
+    if X.ndim == 1:
+        X = X[:, None] if params.size == 1 else X[None, :]
+    if X.shape[1] != params.size:
+        raise ValueError(f"exog has {X.shape[1]} columns but the model has {params.size}")
+    eta = X @ params
+    for values, transform in ((offset, None), (exposure, np.log)):
+        if values is None:
+            continue
+        values = values if isinstance(values, da.Array) else np.asarray(values, dtype=float)
+        if transform is np.log and bool(np.any(values <= 0)):
+            raise ValueError("exposure must be positive")
+        eta = eta + (values if transform is None else np.log(values))
+    out = _apply_mean(eta, family, which)
+    return pd.Series(out, index=index) if is_pandas else out
+
+
+class _Progress:
+    """A tqdm progress bar over a solver's iterations (or nothing), chained with
+    the user's callback."""
+
+    def __init__(self, show, total, name, callback):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        self._show, self._total, self._name, self._callback = show, total, name, callback
+        self._bar = None
+
+    def __enter__(self):
+        if self._show:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=self._total, desc=f"daskglm {self._name}", unit="it")
+        return self if (self._show or self._callback is not None) else None
+
+    def __call__(self, record):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(objective=f"{record['objective']:.6g}")
+        if self._callback is not None:
+            self._callback(record)
+
+    def __exit__(self, *exc):
+        if self._bar is not None:
+            self._bar.close()

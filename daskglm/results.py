@@ -1,0 +1,355 @@
+"""GLM results: statsmodels' names and numbers, from one pass at the solution.
+
+Everything :class:`GLMResults` reports about the fitted model comes from a
+single pass over the data at the solution (:func:`statistics_pass`): the
+Fisher information ``X' W X``, the sandwich meat of the robust covariances,
+the deviance, Pearson's chi-squared, the log-likelihood, and the same
+quantities for the null (intercept-only) model, whose coefficients are
+known before the pass (a weighted mean of ``y``, or a small intercept-only
+fit when there is an offset).
+
+Conventions follow statsmodels' ``GLMResults`` (0.15): ``nobs`` counts rows,
+frequency weights enter ``df_resid``, ``aic`` and ``bic`` through their sum;
+``scale`` is Pearson's chi-squared over ``df_resid`` for the Normal family
+and 1 otherwise; the Normal identity-link log-likelihood is profiled over
+the scale; ``bic`` is ``bic_llf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .families import Normal
+from .links import Identity
+from .objective import _weighted_gram
+
+__all__ = ["GLMResults", "statistics_pass"]
+
+COV_TYPES = ("nonrobust", "HC0", "HC1")
+
+_N_SCALARS = 8  # deviance, pearson, rss, llf at scale 1, sum fw log vw, null: dev, rss, llf
+
+
+@dataclass(frozen=True)
+class FitStatistics:
+    """The sums one pass at the solution returns."""
+
+    deviance: float
+    pearson_chi2: float
+    rss: float                    # sum of weighted squared response residuals
+    llf_unit_scale: float         # sum fw * loglike_obs(y, mu, vw, scale=1)
+    sum_freq_log_var: float       # sum fw * log(vw)
+    null_deviance: float
+    null_rss: float
+    null_llf_unit_scale: float
+    information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
+    meat: np.ndarray              # sum over rows of score_i score_i' (HC0's meat)
+
+
+def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean):
+    X, fw, vw = layout.split(X_aug)
+    n = X.shape[0]
+    iw = np.ones(n) if weights is None else weights
+    fw = np.ones(n) if fw is None else fw
+    vw = np.ones(n) if vw is None else vw
+    eta = np.asarray(X @ coef)
+    null_eta = None if null_coef is None else np.full(n, null_coef)
+    if offset is not None:
+        eta = eta + offset
+        null_eta = None if null_eta is None else null_eta + offset
+    with np.errstate(all="ignore"):
+        mu = family.mean(eta)
+        _, grad, fisher = family.derivatives(y, eta, hessian=True)
+        score = -grad * iw
+        meat_weight = np.divide(np.square(score), fw, out=np.zeros(n), where=fw > 0)
+        resid = y - mu
+        null_mu = np.full(n, null_mean) if null_eta is None else family.mean(null_eta)
+        sums = [
+            iw @ family.unit_deviance(y, mu),
+            iw @ (np.square(resid) / family.variance(mu)),
+            iw @ np.square(resid),
+            fw @ family.loglike_obs(y, mu, vw, 1.0),
+            fw @ np.log(vw),
+            iw @ family.unit_deviance(y, null_mu),
+            iw @ np.square(y - null_mu),
+            fw @ family.loglike_obs(y, null_mu, vw, 1.0),
+        ]
+    return np.concatenate([np.asarray(sums, dtype=float),
+                           _weighted_gram(X, iw * fisher).ravel(),
+                           _weighted_gram(X, meat_weight).ravel()])
+
+
+def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None) -> FitStatistics:
+    """One pass over ``design`` at ``coef``: every sum the results need.
+
+    The null model is ``mu = null_mean`` in every row, or, with an offset,
+    ``mu = g^{-1}(null_coef + offset)``.
+    """
+    X_aug, layout = design.augmented()
+    data = design.chunked(X_aug)
+    flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
+                           null_coef, null_mean)
+    p = design.n_features
+    scalars = flat[:_N_SCALARS]
+    information = flat[_N_SCALARS:_N_SCALARS + p * p].reshape(p, p)
+    meat = flat[_N_SCALARS + p * p:].reshape(p, p)
+    return FitStatistics(*map(float, scalars), information=information, meat=meat)
+
+
+def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
+    """sum fw * log N(y | mu, scale / vw), from its three sums."""
+    return -0.5 * (rss / scale + sum_fw * np.log(2.0 * np.pi * scale) - sum_fw_log_vw)
+
+
+class GLMResults:
+    """Results of a GLM fit, with statsmodels' names and values.
+
+    Built by :meth:`daskglm.GLM.fit` and :meth:`daskglm.GLM.fit_regularized`;
+    not meant to be constructed directly.
+
+    Attributes
+    ----------
+    model : GLM
+    params : pandas.Series
+        Coefficients, indexed by column name.
+    bse, tvalues, pvalues : pandas.Series
+        Standard errors, z statistics and two-sided normal p-values (NaN for
+        regularized fits).
+    llf, llnull, deviance, null_deviance, pearson_chi2, scale : float
+    aic, bic, bic_llf, bic_deviance : float
+        ``bic`` is ``bic_llf``, as statsmodels 0.15.
+    nobs : int
+        Rows used (not weighted). ``df_resid`` uses the sum of ``freq_weights``.
+    df_model, df_resid : int or float
+    converged : bool
+    n_iter : int
+    method : str
+        The solver.
+    cov_type : str
+    solver_result : SolverResult
+    """
+
+    use_t = False
+
+    def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
+                 method, cov_type="nonrobust", regularizer=None, sum_freq_weights):
+        self.model = model
+        self.family = model.family
+        self._design = design
+        self.solver_result = solver_result
+        self.method = method
+        self.cov_type = cov_type
+        self.regularizer = regularizer
+        self._stats = statistics
+        self.params = pd.Series(solver_result.coef, index=list(design.exog_names))
+        self.converged = solver_result.converged
+        self.n_iter = solver_result.n_iter
+        self.nobs = design.n_rows
+        self.wnobs = sum_freq_weights
+        self.df_model = design.n_features - 1
+        self.df_resid = self.wnobs - self.df_model - 1
+        if design.freq_weights is None:
+            self.df_resid = int(round(self.df_resid))
+        self.deviance = statistics.deviance
+        self.null_deviance = statistics.null_deviance
+        self.pearson_chi2 = statistics.pearson_chi2
+        self.scale = self.pearson_chi2 / self.df_resid if self.family.estimates_scale else 1.0
+        self.llf, self.llnull = self._loglikelihoods()
+        self.cov_kwds = {"description": _COV_DESCRIPTIONS[cov_type]}
+        self._cov = self._covariance()
+
+    # -- likelihood and information criteria ---------------------------------
+    def _loglikelihoods(self):
+        s = self._stats
+        if not self.family.estimates_scale:
+            return s.llf_unit_scale, s.null_llf_unit_scale
+        if not isinstance(self.family, Normal):
+            raise NotImplementedError(
+                f"the log-likelihood of {self.family!r} at an estimated scale is not implemented")
+        profiled = isinstance(self.family.link, Identity)
+        llf_scale = s.rss / self.wnobs if profiled else self.scale
+        llf = _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale)
+        llnull = _normal_loglike(s.null_rss, self.wnobs, s.sum_freq_log_var, self.scale)
+        return llf, llnull
+
+    @property
+    def aic(self) -> float:
+        """-2 llf + 2 (df_model + 1)."""
+        return -2.0 * self.llf + 2.0 * (self.df_model + 1)
+
+    @property
+    def bic_llf(self) -> float:
+        """-2 llf + log(sum of freq_weights) (df_model + 1)."""
+        return -2.0 * self.llf + np.log(self.wnobs) * (self.df_model + 1)
+
+    @property
+    def bic_deviance(self) -> float:
+        """deviance - df_resid log(sum of freq_weights)."""
+        return self.deviance - (self.wnobs - self.df_model - 1) * np.log(self.wnobs)
+
+    @property
+    def bic(self) -> float:
+        """The Bayes information criterion from the log-likelihood (``bic_llf``)."""
+        return self.bic_llf
+
+    def pseudo_rsquared(self, kind="cs") -> float:
+        """Cox-Snell (``"cs"``, default) or McFadden (``"mcf"``) pseudo R-squared."""
+        kind = kind.lower()
+        if kind.startswith("mcf"):
+            return 1.0 - self.llf / self.llnull
+        if kind.startswith("cox") or kind in ("cs", "lr"):
+            return 1.0 - np.exp((self.llnull - self.llf) * (2.0 / self.nobs))
+        raise ValueError(f"kind must be 'cs' or 'mcf', got {kind!r}")
+
+    # -- covariance and tests ----------------------------------------------
+    def _covariance(self):
+        p = len(self.params)
+        if self.regularizer is not None:
+            return np.full((p, p), np.nan)
+        bread = np.linalg.inv(self._stats.information)
+        if self.cov_type == "nonrobust":
+            return self.scale * bread
+        # HC0 and HC1 alike: statsmodels' GLM applies no small-sample factor to HC1.
+        return bread @ self._stats.meat @ bread
+
+    @property
+    def normalized_cov_params(self) -> np.ndarray:
+        """The inverse Fisher information (covariance at unit scale)."""
+        if self.regularizer is not None:
+            return np.full_like(self._cov, np.nan)
+        return np.linalg.inv(self._stats.information)
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the estimates (of ``cov_type``)."""
+        names = self.params.index
+        return pd.DataFrame(self._cov, index=names, columns=names)
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.diag(self._cov)), index=self.params.index)
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return self.params / self.bse
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2.0 * stats.norm.sf(np.abs(self.tvalues)), index=self.params.index)
+
+    def conf_int(self, alpha=0.05) -> pd.DataFrame:
+        """Normal confidence intervals, columns 0 (lower) and 1 (upper)."""
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        half = stats.norm.ppf(1.0 - alpha / 2.0) * self.bse
+        return pd.DataFrame({0: self.params - half, 1: self.params + half})
+
+    # -- fitted values and residuals (lazy for dask data) ---------------------
+    def _elementwise(self, func, *arrays):
+        if self._design.is_dask:
+            return da.map_blocks(func, *arrays, dtype=float)
+        return func(*arrays)
+
+    @property
+    def _linear_predictor(self):
+        eta = self._design.X @ self.params.to_numpy()
+        return eta if self._design.offset is None else eta + self._design.offset
+
+    @property
+    def mu(self):
+        """Fitted means ``g^{-1}(X b + offset)`` (a dask array for dask data)."""
+        return self._elementwise(self.family.mean, self._linear_predictor)
+
+    fittedvalues = mu
+
+    @property
+    def _var_weights(self):
+        vw = self._design.var_weights
+        return np.ones(self.nobs) if vw is None and not self._design.is_dask else vw
+
+    @property
+    def resid_response(self):
+        """``y - mu``."""
+        return self._design.y - self.mu
+
+    @property
+    def resid_working(self):
+        """``(y - mu) * g'(mu)``."""
+        return self._elementwise(lambda y, mu: (y - mu) * self.family.link.deriv(mu),
+                                 self._design.y, self.mu)
+
+    @property
+    def resid_pearson(self):
+        """``(y - mu) sqrt(var_weights / V(mu))``."""
+        family = self.family
+
+        def pearson(y, mu, vw=None):
+            vw = 1.0 if vw is None else vw
+            return (y - mu) * np.sqrt(vw / family.variance(mu))
+
+        return self._with_var_weights(pearson)
+
+    @property
+    def resid_deviance(self):
+        """Signed square roots of the (variance-weighted) unit deviances."""
+        family = self.family
+
+        def deviance(y, mu, vw=None):
+            vw = 1.0 if vw is None else vw
+            unit = np.clip(vw * family.unit_deviance(y, mu), 0.0, None)
+            return np.sign(y - mu) * np.sqrt(unit)
+
+        return self._with_var_weights(deviance)
+
+    def _with_var_weights(self, func):
+        arrays = [self._design.y, self.mu]
+        if self._design.var_weights is not None:
+            arrays.append(self._design.var_weights)
+        return self._elementwise(func, *arrays)
+
+    # -- prediction and display ---------------------------------------------
+    def predict(self, new_data=None, which="mean", offset=None, exposure=None):
+        """Predicted means (``which="mean"``) or linear predictors (``"linear"``).
+
+        Parameters
+        ----------
+        new_data : DataFrame (formula models) or array (array models), optional
+            Without it, the fitted values of the training rows.
+        which : {"mean", "linear"}
+        offset, exposure : column name (formula models) or array aligned with
+            ``new_data``'s rows, optional. As in statsmodels, new data get no
+            offset unless one is given here.
+
+        Returns
+        -------
+        dask Series for a dask DataFrame (rows with a missing value: NaN);
+        pandas Series for a pandas DataFrame; an array like ``new_data`` for arrays.
+        """
+        return self.model.predict(self.params.to_numpy(), new_data, which=which,
+                                  offset=offset, exposure=exposure)
+
+    def summary(self, yname=None, xname=None, title=None, alpha=0.05):
+        """statsmodels' GLM summary (a ``statsmodels.iolib.summary.Summary``)."""
+        from .summary import glm_summary
+
+        return glm_summary(self, yname=yname, xname=xname, title=title, alpha=alpha)
+
+    def plot_convergence(self, ax=None):
+        """Plot the solver's history (see :meth:`SolverResult.plot`)."""
+        return self.solver_result.plot(ax=ax)
+
+    def __repr__(self):
+        return (f"<GLMResults: {self.family!r}, {self.method}, nobs={self.nobs}, "
+                f"converged={self.converged}>")
+
+
+_COV_DESCRIPTIONS = {
+    "nonrobust": "Standard Errors assume that the covariance matrix of the errors is "
+                 "correctly specified.",
+    "HC0": "Standard Errors are heteroscedasticity robust (HC0)",
+    "HC1": "Standard Errors are heteroscedasticity robust (HC1)",
+}
