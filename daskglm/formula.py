@@ -42,128 +42,13 @@ import patsy.builtins
 from patsy import INTERCEPT, EvalEnvironment, ModelDesc, Term
 from patsy.categorical import CategoricalSniffer, guess_categorical
 
-__all__ = [
-    "FormulaDesign",
-    "Center",
-    "Standardize",
-    "center",
-    "standardize",
-    "scale",
-    "learn_formula",
-]
+from .transforms import MERGEABLE, PATSY_TRANSFORMS, as_2d
+
+__all__ = ["FormulaDesign", "learn_formula", "attach_arrays"]
 
 #: The roles of per-row columns that travel with the design besides X and y.
 EXTRA_ROLES = ("offset", "exposure", "freq_weights", "var_weights")
 _PROTOTYPE = object()  # the stand-in "data" patsy lays out the columns on
-
-
-# -- stateful transforms that can be learned partition by partition ----------
-def _as_2d(x):
-    values = np.asarray(x, dtype=float)
-    return values[:, None] if values.ndim == 1 else values
-
-
-def _like_input(x, values):
-    """``values`` (2-D) in the shape and pandas type of ``x``."""
-    if isinstance(x, pd.Series):
-        return pd.Series(values[:, 0], index=x.index, name=x.name)
-    if isinstance(x, pd.DataFrame):
-        return pd.DataFrame(values, index=x.index, columns=x.columns)
-    return values[:, 0] if np.ndim(x) == 1 else values
-
-
-class Center:
-    """``center(x)``: subtract the mean over all rows (patsy's ``center``).
-
-    Learned from partial sums, so it merges across partitions exactly.
-    """
-
-    def __init__(self):
-        self.count = 0
-        self.total = None
-
-    def memorize_chunk(self, x):
-        values = _as_2d(x)
-        self.count += values.shape[0]
-        part = values.sum(axis=0)
-        self.total = part if self.total is None else self.total + part
-
-    def memorize_finish(self):
-        pass
-
-    @classmethod
-    def merge(cls, parts):
-        merged = cls()
-        for part in parts:
-            if part.count:
-                merged.count += part.count
-                merged.total = part.total if merged.total is None else merged.total + part.total
-        return merged
-
-    def is_defined(self) -> bool:
-        return self.count > 0 and bool(np.all(np.isfinite(self.total)))
-
-    def transform(self, x):
-        return _like_input(x, _as_2d(x) - self.total / self.count)
-
-
-class Standardize:
-    """``standardize(x, center=True, rescale=True, ddof=0)`` (patsy's ``standardize``).
-
-    Counts, means and sums of squared deviations per partition merge by
-    Chan, Golub & LeVeque's pairwise update.
-    """
-
-    def __init__(self):
-        self.count = 0
-        self.mean = None
-        self.m2 = None
-
-    def memorize_chunk(self, x, center=True, rescale=True, ddof=0):
-        values = _as_2d(x)
-        if values.shape[0]:
-            mean = values.mean(axis=0)
-            self._add(values.shape[0], mean, np.square(values - mean).sum(axis=0))
-
-    def _add(self, count, mean, m2):
-        if self.count == 0:
-            self.count, self.mean, self.m2 = count, np.array(mean), np.array(m2)
-            return
-        total = self.count + count
-        delta = mean - self.mean
-        self.mean = self.mean + delta * (count / total)
-        self.m2 = self.m2 + m2 + np.square(delta) * (self.count * count / total)
-        self.count = total
-
-    def memorize_finish(self):
-        pass
-
-    @classmethod
-    def merge(cls, parts):
-        merged = cls()
-        for part in parts:
-            if part.count:
-                merged._add(part.count, part.mean, part.m2)
-        return merged
-
-    def is_defined(self) -> bool:
-        return self.count > 0 and bool(np.all(np.isfinite(self.m2)))
-
-    def transform(self, x, center=True, rescale=True, ddof=0):
-        values = _as_2d(x).copy()
-        if center:
-            values -= self.mean
-        if rescale:
-            values /= np.sqrt(self.m2 / (self.count - ddof))
-        return _like_input(x, values)
-
-
-center = patsy.stateful_transform(Center)
-standardize = patsy.stateful_transform(Standardize)
-scale = standardize
-_MERGEABLE = {"center": center, "standardize": standardize, "scale": scale}
-_PATSY_TRANSFORMS = {id(patsy.center): center, id(patsy.standardize): standardize,
-                     id(patsy.scale): scale}
 
 
 # -- what one factor is, as learned ------------------------------------------
@@ -327,7 +212,7 @@ def _categorical_missing(value):
 
 
 def _numerical_missing(value):
-    return np.isnan(_as_2d(value)).any(axis=1)
+    return np.isnan(as_2d(value)).any(axis=1)
 
 
 def _missing(value, kind):
@@ -349,7 +234,7 @@ def _learn_factor(factor, value):
         values = np.asarray(value)
         if values.ndim > 2:
             raise ValueError(f"the term {factor.code!r} gives a {values.ndim}-dimensional value")
-        learned = _Learned("numerical", n_columns=_as_2d(values).shape[1])
+        learned = _Learned("numerical", n_columns=as_2d(values).shape[1])
         return learned, _numerical_missing(values)
     sniffer = CategoricalSniffer(patsy.NAAction(), factor.origin)
     explicit = _has_explicit_levels(value)
@@ -619,8 +504,11 @@ def predict_partition(df, recipe, coef, family, which):
     out = np.full(len(df), np.nan)
     rows = df.iloc[np.flatnonzero(complete)]
     if len(rows):
-        (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
-                                             NA_action="raise", dtype=float)
+        try:
+            (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
+                                                 NA_action="raise", dtype=float)
+        except patsy.PatsyError as error:
+            raise ValueError(f"cannot build the design of the new data: {error}") from error
         eta = np.asarray(rhs) @ coef
         if "offset" in recipe.extras:
             eta = eta + _extra_values(rows, recipe.extras["offset"])
@@ -673,9 +561,9 @@ def _resolve_names(text, factors, columns, env_namespace):
         for name in names - set(columns):
             if name in env_namespace:
                 value = env_namespace[name]
-                namespace[name] = _PATSY_TRANSFORMS.get(id(value), value)
-            elif name in _MERGEABLE:
-                namespace[name] = _MERGEABLE[name]
+                namespace[name] = PATSY_TRANSFORMS.get(id(value), value)
+            elif name in MERGEABLE:
+                namespace[name] = MERGEABLE[name]
             elif not (hasattr(patsy.builtins, name) or hasattr(builtins, name)):
                 shown = ", ".join(map(str, list(columns)[:20]))
                 raise ValueError(

@@ -267,11 +267,6 @@ class GLMResults:
     fittedvalues = mu
 
     @property
-    def _var_weights(self):
-        vw = self._design.var_weights
-        return np.ones(self.nobs) if vw is None and not self._design.is_dask else vw
-
-    @property
     def resid_response(self):
         """``y - mu``."""
         return self._design.y - self.mu
