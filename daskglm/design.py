@@ -254,9 +254,9 @@ def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
     )
 
 
-def formula_design(formula_design_, data) -> Design:
-    """A :class:`Design` from a learned formula over ``data`` (lazy, known chunks)."""
-    parts = formula_design_.design(data)
+def formula_design(formula_design_) -> Design:
+    """A :class:`Design` from a learned formula (lazy, known chunks)."""
+    parts = formula_design_.design()
     log_exposure = parts.get("exposure")
     return Design(
         X=parts["X"], y=parts["y"],

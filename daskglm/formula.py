@@ -267,10 +267,14 @@ def _learn_partition(df, recipe):
         if factor.memorize_passes_needed(state, env):
             factor.memorize_chunk(state, 0, df)
             factor.memorize_finish(state, 0)
+        partial = dict(state["transforms"])
+        # evaluate with finite stand-ins: the value's type and missing rows do not
+        # depend on the summaries, which may be undefined on this partition alone
+        state["transforms"] = {name: t.neutral() for name, t in partial.items()}
         with np.errstate(all="ignore"):
             value = factor.eval(state, df)
         learned, missing = _learn_factor(factor, value)
-        learned.transforms = dict(state["transforms"])
+        learned.transforms = partial
         report["learned"][factor.code] = learned
         report["missing"][factor.code] = int(missing.sum())
         complete &= ~missing
@@ -385,10 +389,13 @@ class FormulaDesign:
         The column of the intercept, if the formula has one.
     """
 
-    def __init__(self, recipe: _Recipe, row_counts, column_order):
+    def __init__(self, recipe: _Recipe, partitions, row_counts):
         self._recipe = recipe
+        # The learned partitions themselves (Delayed), so the design is cut
+        # exactly as the counts were taken (dask may otherwise plan a frame's
+        # partitions anew, e.g. fusing small parquet files).
+        self._partitions = list(partitions)
         self.row_counts = tuple(row_counts)
-        self._columns = column_order          # data columns the design reads
         lhs, rhs = recipe.design_infos()
         if len(lhs.column_names) != 1 or any(
                 info.type != "numerical" for info in lhs.factor_infos.values()):
@@ -412,7 +419,7 @@ class FormulaDesign:
         """Roles (offset, exposure, freq_weights, var_weights) read from data columns."""
         return dict(self._recipe.extras)
 
-    def design(self, data) -> dict:
+    def design(self) -> dict:
         """The design of the data the formula was learned on, lazily.
 
         Returns a dict of dask arrays with known chunk sizes (one chunk per
@@ -421,11 +428,11 @@ class FormulaDesign:
         """
         roles = list(self._recipe.extras)
         width = 1 + len(self.exog_names) + len(roles)
-        meta = pd.DataFrame(np.empty((0, width)), columns=[str(i) for i in range(width)])
-        blocks = data[self._columns].map_partitions(
-            _design_partition, self._recipe, self.row_counts, meta=meta,
-            enforce_metadata=False)
-        array = blocks.to_dask_array(lengths=list(self.row_counts))
+        build = dask.delayed(_design_partition, pure=True)
+        blocks = [da.from_delayed(build(part, self._recipe, count), shape=(count, width),
+                                  dtype=float)
+                  for part, count in zip(self._partitions, self.row_counts)]
+        array = da.concatenate(blocks, axis=0)
         p = len(self.exog_names)
         out = {"y": array[:, 0], "X": array[:, 1:1 + p]}
         for i, role in enumerate(roles):
@@ -468,7 +475,7 @@ class FormulaDesign:
             meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
 
 
-def _design_partition(df, recipe, row_counts, partition_info=None):
+def _design_partition(df, recipe, expected):
     """One partition's block ``[y | X | extras]`` (complete rows only)."""
     df = recipe.prepare(df)
     complete = _complete_rows(df, recipe)
@@ -486,14 +493,11 @@ def _design_partition(df, recipe, row_counts, partition_info=None):
             extras[index] = np.log(extras[index])
         block = np.column_stack([np.asarray(lhs), np.asarray(rhs), *extras]) \
             if extras else np.column_stack([np.asarray(lhs), np.asarray(rhs)])
-    if partition_info is not None:
-        expected = row_counts[partition_info["number"]]
-        if block.shape[0] != expected:
-            raise RuntimeError(
-                f"partition {partition_info['number']} gave {block.shape[0]} complete rows "
-                f"but {expected} were counted when the formula was learned; did the data "
-                "change in between?")
-    return pd.DataFrame(block, columns=[str(i) for i in range(width)])
+    if block.shape[0] != expected:
+        raise RuntimeError(
+            f"a partition gave {block.shape[0]} complete rows but {expected} were counted "
+            "when the formula was learned; did the data change in between?")
+    return block
 
 
 def predict_partition(df, recipe, coef, family, which):
@@ -584,7 +588,7 @@ def _check_factor_passes(recipe):
                              "needs several passes over the data; daskglm learns a formula "
                              "in one pass")
         for name, transform in state["transforms"].items():
-            if not hasattr(type(transform), "merge"):
+            if not all(hasattr(transform, m) for m in ("merge", "neutral", "is_defined")):
                 raise ValueError(
                     f"the stateful transform {type(transform).__name__} in {factor.code!r} "
                     "cannot be learned over partitions; daskglm supports center, "
@@ -640,13 +644,14 @@ def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> 
     recipe = _Recipe(formula, namespace, data._meta[used], categories=placeholders, extras=extras)
     _check_factor_passes(recipe)
     frame = data[used]
+    partitions = frame.to_delayed()
     learn = dask.delayed(_learn_partition, pure=True)
-    reports = dask.compute(*[learn(part, recipe) for part in frame.to_delayed()])
+    reports = dask.compute(*[learn(part, recipe) for part in partitions])
     _check_missing(reports, missing)
     learned = {factor.code: _merge_factor(factor.code, [r["learned"][factor.code] for r in reports])
                for factor in factors}
     final = recipe.with_learned(learned, _merge_categories(frame, reports))
-    return FormulaDesign(final, [r["n_complete"] for r in reports], used)
+    return FormulaDesign(final, partitions, [r["n_complete"] for r in reports])
 
 
 def _as_dask_frame(data):

@@ -13,6 +13,7 @@ one pass at the solution for every statistic (:mod:`daskglm.results`).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import threading
 
@@ -27,6 +28,7 @@ from .design import array_design, array_names, check_rank, data_facts, formula_d
 from .families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
 from .links import Log
+from .progress import ProgressBar, chain_callbacks
 from .regularizers import get_regularizer
 from .results import COV_TYPES, GLMResults, statistics_pass
 
@@ -74,12 +76,11 @@ class GLM:
         design = array_design(endog, exog, offset=offset, exposure=exposure,
                               freq_weights=freq_weights, var_weights=var_weights,
                               missing=missing)
-        self._setup(design, formula=None, data=None)
+        self._setup(design, formula=None)
 
-    def _setup(self, design, formula, data):
+    def _setup(self, design, formula):
         self._raw_design = design
         self.formula = formula
-        self._data = data
         self._prepared = None
         self._lock = threading.Lock()
 
@@ -104,7 +105,7 @@ class GLM:
         learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
         model = cls.__new__(cls)
         model.family = model_family
-        model._setup(formula_design(learned, data), formula=learned, data=data)
+        model._setup(formula_design(learned), formula=learned)
         return model
 
     # -- what statsmodels users look for -------------------------------------
@@ -227,11 +228,15 @@ class GLM:
         if "persist" in inspect.signature(solver).parameters and "persist" not in options:
             options["persist"] = False       # the design is persisted already
         unpenalized = None if design.intercept is None else [design.intercept]
-        with _Progress(progress, max_iter, _method_name(method), callback) as report:
+        if callback is not None and not callable(callback):
+            raise TypeError(f"callback must be callable, got {callback!r}")
+        with contextlib.ExitStack() as stack:
+            bar = stack.enter_context(ProgressBar(max_iter, f"daskglm {_method_name(method)}")) \
+                if progress else None
             return solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
                           tol=tol, offset=design.offset, weights=design.weights,
-                          unpenalized=unpenalized, init=start_params, callback=report,
-                          **options)
+                          unpenalized=unpenalized, init=start_params,
+                          callback=chain_callbacks(bar, callback), **options)
 
     def _null_model(self, design, facts, tol):
         """``(null_coef, null_mean)`` of statsmodels' intercept-only model."""
@@ -397,32 +402,3 @@ def _predict_arrays(exog, params, family, which, offset, exposure):
         eta = eta + (values if transform is None else np.log(values))
     out = _apply_mean(eta, family, which)
     return pd.Series(out, index=index) if is_pandas else out
-
-
-class _Progress:
-    """A tqdm progress bar over a solver's iterations (or nothing), chained with
-    the user's callback."""
-
-    def __init__(self, show, total, name, callback):
-        if callback is not None and not callable(callback):
-            raise TypeError(f"callback must be callable, got {callback!r}")
-        self._show, self._total, self._name, self._callback = show, total, name, callback
-        self._bar = None
-
-    def __enter__(self):
-        if self._show:
-            from tqdm.auto import tqdm
-
-            self._bar = tqdm(total=self._total, desc=f"daskglm {self._name}", unit="it")
-        return self if (self._show or self._callback is not None) else None
-
-    def __call__(self, record):
-        if self._bar is not None:
-            self._bar.update(1)
-            self._bar.set_postfix(objective=f"{record['objective']:.6g}")
-        if self._callback is not None:
-            self._callback(record)
-
-    def __exit__(self, *exc):
-        if self._bar is not None:
-            self._bar.close()

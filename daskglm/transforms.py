@@ -36,6 +36,8 @@ class Center:
     """``center(x)``: subtract the mean over all rows (patsy's ``center``).
 
     Learned from partial sums, so it merges across partitions exactly.
+    Every mergeable transform has ``merge(parts)``, ``is_defined()`` and
+    ``neutral()``.
     """
 
     def __init__(self):
@@ -62,6 +64,14 @@ class Center:
 
     def is_defined(self) -> bool:
         return self.count > 0 and bool(np.all(np.isfinite(self.total)))
+
+    def neutral(self):
+        """A finite stand-in (mean 0): evaluating with it shows which rows are missing
+        even where this partition's own mean is not defined."""
+        stand_in = Center()
+        stand_in.count = 1
+        stand_in.total = np.zeros_like(self.total if self.total is not None else [0.0])
+        return stand_in
 
     def transform(self, x):
         return _like_input(x, as_2d(x) - self.total / self.count)
@@ -108,6 +118,13 @@ class Standardize:
 
     def is_defined(self) -> bool:
         return self.count > 0 and bool(np.all(np.isfinite(self.m2)))
+
+    def neutral(self):
+        """A finite stand-in (mean 0, positive spread); see :meth:`Center.neutral`."""
+        stand_in = Standardize()
+        shape = np.shape(self.mean) if self.mean is not None else (1,)
+        stand_in._add(2, np.zeros(shape), np.full(shape, 2.0))
+        return stand_in
 
     def transform(self, x, center=True, rescale=True, ddof=0):
         values = as_2d(x).copy()
