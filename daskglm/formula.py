@@ -303,15 +303,25 @@ def _complete_rows(df, recipe, rhs_only=False):
 
 
 # -- merging what the partitions learned --------------------------------------
-def _merge_levels(code, parts):
-    if all(p.explicit_levels for p in parts):
-        levels = []
-        for part in parts:
-            levels.extend(level for level in part.levels if level not in levels)
-        return tuple(levels), True
+def _sorted_union(groups):
+    """Levels of several partitions, sorted as patsy sorts levels it finds."""
     sniffer = CategoricalSniffer(patsy.NAAction())
-    sniffer.sniff([level for part in parts for level in part.levels])
-    return sniffer.levels_contrast()[0], False
+    sniffer.sniff([level for group in groups for level in group])
+    return sniffer.levels_contrast()[0]
+
+
+def _merge_levels(parts):
+    """A categorical factor's levels over all partitions.
+
+    Levels given explicitly (a pandas Categorical, ``C(x, levels=...)``) keep
+    their order when every partition agrees (categories dask knows); partitions
+    that disagree (categories dask does not know) and levels found in the
+    values are merged and sorted, as patsy sorts the levels it finds.
+    """
+    explicit = all(p.explicit_levels for p in parts)
+    if explicit and len({p.levels for p in parts}) == 1:
+        return parts[0].levels, True
+    return _sorted_union(p.levels for p in parts), explicit
 
 
 def _merge_factor(code, parts):
@@ -327,7 +337,7 @@ def _merge_factor(code, parts):
             raise ValueError(f"the term {code!r} has {sorted(counts)} columns in different partitions")
         merged.n_columns = counts.pop()
     else:
-        merged.levels, merged.explicit_levels = _merge_levels(code, parts)
+        merged.levels, merged.explicit_levels = _merge_levels(parts)
         if not merged.levels:
             raise ValueError(f"the categorical term {code!r} has no non-missing value in the data")
     for name in parts[0].transforms:
@@ -342,16 +352,14 @@ def _merge_factor(code, parts):
 
 
 def _merge_categories(data, reports):
+    """Categories of each categorical column: dask's when it knows them, else the
+    sorted union of the partitions' (see :func:`_merge_levels`)."""
     merged = {}
     for column in reports[0]["categories"] if reports else ():
-        dtype = data[column].dtype
-        if getattr(data[column].cat, "known", True):
-            merged[column] = tuple(dtype.categories)
-            continue
-        categories = []
-        for report in reports:
-            categories.extend(c for c in report["categories"][column] if c not in categories)
-        merged[column] = tuple(categories)
+        if data[column].cat.known:
+            merged[column] = tuple(data[column].dtype.categories)
+        else:
+            merged[column] = _sorted_union(r["categories"][column] for r in reports)
     return merged
 
 
