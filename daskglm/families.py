@@ -86,6 +86,10 @@ class Family:
     def variance(self, mu):
         raise NotImplementedError
 
+    def variance_deriv(self, mu):
+        """d V / d mu."""
+        raise NotImplementedError
+
     def unit_deviance(self, y, mu):
         raise NotImplementedError
 
@@ -138,6 +142,23 @@ class Family:
                 return self.variance(mu)
             log_dmu = self.link.log_inverse_deriv(eta)
             return np.exp(2.0 * log_dmu - self._log_variance(eta, mu))
+
+    def observed_weights(self, y, eta):
+        """d^2 nll / d eta^2 per row: the observed information's weight.
+
+        ``(dmu)^2 / V + (mu - y) (d2mu / V - (dmu)^2 V' / V^2)``, with ``dmu``
+        and ``d2mu`` the inverse link's derivatives in ``eta``. It equals the
+        Fisher weight for canonical links and may be negative elsewhere.
+        """
+        if self.is_canonical:
+            return self.fisher_weights(eta)
+        with np.errstate(all="ignore"):
+            mu = self.link.inverse(eta)
+            dmu = self.link.inverse_deriv(eta)
+            var = self.variance(mu)
+            curvature = self.link.inverse_deriv2(eta) / var \
+                - np.square(dmu) * self.variance_deriv(mu) / np.square(var)
+            return np.square(dmu) / var + (mu - y) * curvature
 
     def derivatives(self, y, eta, *, hessian=True):
         """Per-row ``(nll, d nll / d eta, Fisher weight)`` in one call.
@@ -208,6 +229,9 @@ class Logistic(Family):
     def variance(self, mu):
         return mu * (1.0 - mu)
 
+    def variance_deriv(self, mu):
+        return 1.0 - 2.0 * np.asarray(mu, dtype=float)
+
     def in_domain(self, y):
         return (y >= 0.0) & (y <= 1.0)
 
@@ -256,6 +280,9 @@ class Normal(Family):
     def variance(self, mu):
         return np.ones_like(mu, dtype=float)
 
+    def variance_deriv(self, mu):
+        return np.zeros_like(mu, dtype=float)
+
     def _canonical_nll(self, y, eta):
         return 0.5 * np.square(y - eta)
 
@@ -290,6 +317,9 @@ class Poisson(Family):
 
     def variance(self, mu):
         return np.asarray(mu, dtype=float)
+
+    def variance_deriv(self, mu):
+        return np.ones_like(mu, dtype=float)
 
     def in_domain(self, y):
         return y >= 0.0

@@ -7,6 +7,7 @@ nothing of dask. A link gives
 - ``inverse(eta)``: mu = g^{-1}(eta)
 - ``deriv(mu)``: d eta / d mu
 - ``inverse_deriv(eta)``: d mu / d eta
+- ``inverse_deriv2(eta)``: d^2 mu / d eta^2 (for the observed information)
 - ``log_inverse(eta)``, ``log1m_inverse(eta)``, ``log_inverse_deriv(eta)``:
   log(mu), log(1 - mu) and log(d mu / d eta), computed without forming mu
   where that loses precision, so that families stay finite far into the tails.
@@ -55,6 +56,9 @@ class Link:
     def inverse_deriv(self, eta):
         raise NotImplementedError
 
+    def inverse_deriv2(self, eta):
+        raise NotImplementedError
+
     def log_inverse(self, eta):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log(self.inverse(eta))
@@ -94,6 +98,10 @@ class Logit(Link):
     def inverse_deriv(self, eta):
         return special.expit(eta) * special.expit(-eta)
 
+    def inverse_deriv2(self, eta):
+        mu = special.expit(eta)
+        return mu * (1.0 - mu) * (1.0 - 2.0 * mu)
+
     def log_inverse(self, eta):
         return -np.logaddexp(0.0, -eta)
 
@@ -120,6 +128,9 @@ class Probit(Link):
 
     def inverse_deriv(self, eta):
         return np.exp(self.log_inverse_deriv(eta))
+
+    def inverse_deriv2(self, eta):
+        return -np.asarray(eta, dtype=float) * self.inverse_deriv(eta)
 
     def log_inverse(self, eta):
         return special.log_ndtr(eta)
@@ -148,6 +159,10 @@ class CLogLog(Link):
 
     def inverse_deriv(self, eta):
         return np.exp(self.log_inverse_deriv(eta))
+
+    def inverse_deriv2(self, eta):
+        with np.errstate(over="ignore"):
+            return self.inverse_deriv(eta) * (1.0 - np.exp(eta))
 
     def log_inverse(self, eta):
         eta = np.asarray(eta, dtype=float)
@@ -182,6 +197,9 @@ class Log(Link):
     def inverse_deriv(self, eta):
         return np.exp(eta)
 
+    def inverse_deriv2(self, eta):
+        return np.exp(eta)
+
     def log_inverse(self, eta):
         return np.asarray(eta, dtype=float)
 
@@ -210,6 +228,9 @@ class Identity(Link):
     def inverse_deriv(self, eta):
         return np.ones_like(eta, dtype=float)
 
+    def inverse_deriv2(self, eta):
+        return np.zeros_like(eta, dtype=float)
+
     def log_inverse_deriv(self, eta):
         return np.zeros_like(eta, dtype=float)
 
@@ -230,6 +251,9 @@ class Inverse(Link):
 
     def inverse_deriv(self, eta):
         return -1.0 / np.square(eta)
+
+    def inverse_deriv2(self, eta):
+        return 2.0 / np.asarray(eta, dtype=float) ** 3
 
     def log_inverse_deriv(self, eta):
         with np.errstate(divide="ignore"):
@@ -252,6 +276,9 @@ class Sqrt(Link):
 
     def inverse_deriv(self, eta):
         return 2.0 * np.asarray(eta, dtype=float)
+
+    def inverse_deriv2(self, eta):
+        return np.full_like(eta, 2.0, dtype=float)
 
     def log_inverse_deriv(self, eta):
         with np.errstate(divide="ignore"):

@@ -161,10 +161,11 @@ class GLM:
         max_iter, tol : int, float
             Passed to the solver (see its stopping rule).
         cov_type : {"nonrobust", "HC0", "HC1"}
-            Covariance of the estimates. The robust ones are the sandwich
-            with the expected information as bread (statsmodels uses the
-            observed one; they agree for canonical links). As statsmodels'
-            GLM, ``HC1`` applies no small-sample factor, so it equals ``HC0``.
+            Covariance of the estimates: the inverse Fisher information times
+            the scale, or the sandwich with the observed information as bread
+            (as statsmodels; the two informations agree for canonical links).
+            As statsmodels' GLM, ``HC1`` applies no small-sample factor, so it
+            equals ``HC0``.
         cov_kwds : dict, optional
             Not used by the covariance types above; must be empty.
         progress : bool

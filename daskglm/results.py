@@ -49,9 +49,11 @@ class FitStatistics:
     null_llf_unit_scale: float
     information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
     meat: np.ndarray              # sum over rows of score_i score_i' (HC0's meat)
+    observed_information: np.ndarray  # X' diag(fw * vw * d2 nll / d eta2) X
 
 
-def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean):
+def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean,
+                      observed):
     X, fw, vw = layout.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
@@ -79,26 +81,31 @@ def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef
             iw @ np.square(y - null_mu),
             fw @ family.loglike_obs(y, null_mu, vw, 1.0),
         ]
-    return np.concatenate([np.asarray(sums, dtype=float),
-                           _weighted_gram(X, iw * fisher).ravel(),
-                           _weighted_gram(X, meat_weight).ravel()])
+    parts = [np.asarray(sums, dtype=float), _weighted_gram(X, iw * fisher).ravel(),
+             _weighted_gram(X, meat_weight).ravel()]
+    if observed:  # not a Gram matrix: its weights may be negative
+        parts.append((X.T @ (X * (iw * family.observed_weights(y, eta))[:, None])).ravel())
+    return np.concatenate(parts)
 
 
 def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None) -> FitStatistics:
     """One pass over ``design`` at ``coef``: every sum the results need.
 
     The null model is ``mu = null_mean`` in every row, or, with an offset,
-    ``mu = g^{-1}(null_coef + offset)``.
+    ``mu = g^{-1}(null_coef + offset)``. For a non-canonical link the
+    observed information (the robust covariances' bread, as in statsmodels)
+    is summed too; for a canonical link it is the Fisher information.
     """
     X_aug, layout = design.augmented()
     data = design.chunked(X_aug)
+    observed = not family.is_canonical
     flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
-                           null_coef, null_mean)
+                           null_coef, null_mean, observed)
     p = design.n_features
-    scalars = flat[:_N_SCALARS]
-    information = flat[_N_SCALARS:_N_SCALARS + p * p].reshape(p, p)
-    meat = flat[_N_SCALARS + p * p:].reshape(p, p)
-    return FitStatistics(*map(float, scalars), information=information, meat=meat)
+    matrices = flat[_N_SCALARS:].reshape(-1, p, p)
+    return FitStatistics(*map(float, flat[:_N_SCALARS]), information=matrices[0],
+                         meat=matrices[1],
+                         observed_information=matrices[2] if observed else matrices[0])
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -211,10 +218,10 @@ class GLMResults:
         p = len(self.params)
         if self.regularizer is not None:
             return np.full((p, p), np.nan)
-        bread = np.linalg.inv(self._stats.information)
         if self.cov_type == "nonrobust":
-            return self.scale * bread
+            return self.scale * np.linalg.inv(self._stats.information)
         # HC0 and HC1 alike: statsmodels' GLM applies no small-sample factor to HC1.
+        bread = np.linalg.inv(self._stats.observed_information)
         return bread @ self._stats.meat @ bread
 
     @property

@@ -158,3 +158,41 @@ def test_regularized_results_have_nan_standard_errors():
     assert result.conf_int().isna().all().all()
     assert (result.params == 0).any() and result.params["Intercept"] != 0
     assert np.isfinite([result.llf, result.deviance, result.aic]).all()
+
+
+@pytest.mark.parametrize("link", [daskglm.links.Logit(), daskglm.links.Probit(),
+                                  daskglm.links.CLogLog(), daskglm.links.Log(),
+                                  daskglm.links.Identity(), daskglm.links.Inverse(),
+                                  daskglm.links.Sqrt()], ids=repr)
+def test_second_derivative_of_every_inverse_link(link):
+    eta = np.linspace(0.2, 2.5, 9) * (1.0 if not isinstance(link, daskglm.links.Logit) else -1)
+    step = 1e-5
+    numeric = (link.inverse_deriv(eta + step) - link.inverse_deriv(eta - step)) / (2 * step)
+    np.testing.assert_allclose(link.inverse_deriv2(eta), numeric, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("family", [daskglm.Logistic(daskglm.links.Probit()),
+                                    daskglm.Poisson(daskglm.links.Sqrt()),
+                                    daskglm.Normal(daskglm.links.Log())], ids=repr)
+def test_observed_weights_are_the_second_derivative_of_the_nll(family):
+    rng = np.random.default_rng(5)
+    eta = rng.uniform(0.3, 1.5, 50)
+    y = rng.uniform(0.0, 1.0, 50) if isinstance(family, daskglm.Logistic) else \
+        rng.uniform(0.0, 4.0, 50)
+    step = 1e-5
+    numeric = (family.gradient(y, eta + step) - family.gradient(y, eta - step)) / (2 * step)
+    np.testing.assert_allclose(family.observed_weights(y, eta), numeric, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("cov_type", ["nonrobust", "HC0"])
+def test_non_canonical_link_covariances_match_statsmodels(cov_type):
+    family, _, formula, _ = CASES["logistic"]
+    data = frame("logistic")
+    reference = sm.GLM.from_formula(
+        formula, data, family=sm.families.Binomial(sm.families.links.Probit()),
+        var_weights=data["vw"]).fit(tol=1e-13, cov_type=cov_type)
+    ours = daskglm.glm(formula, partitioned(data, 3), family=daskglm.Logistic(
+        daskglm.links.Probit()), var_weights="vw").fit(tol=1e-10, cov_type=cov_type)
+    np.testing.assert_allclose(ours.params, reference.params, rtol=1e-6)
+    np.testing.assert_allclose(ours.bse, reference.bse, rtol=1e-5)
+    np.testing.assert_allclose(ours.llf, reference.llf, rtol=1e-8)
