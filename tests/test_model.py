@@ -249,3 +249,18 @@ def test_parquet_files_end_to_end(tmp_path):
     predicted = result.predict(ddf, exposure="exposure").compute().to_numpy()
     np.testing.assert_allclose(predicted, reference.predict(stored, exposure=stored["exposure"]),
                                rtol=1e-6)
+
+
+def test_formula_fit_on_a_distributed_cluster(distributed_client):
+    """Recipes travel to worker processes (patsy's objects cannot be pickled)."""
+    family, _, formula, _ = CASES["logistic"]
+    data = frame("logistic")
+    threaded = daskglm.glm(formula, partitioned(data, 4), family=family).fit()
+    with distributed_client.as_current():
+        model = daskglm.glm(formula, partitioned(data, 4), family=family, var_weights="vw")
+        weighted = model.fit(cov_type="HC0")
+        unweighted = daskglm.glm(formula, partitioned(data, 4), family=family).fit()
+        predicted = unweighted.predict(partitioned(data, 3)).compute()
+    np.testing.assert_allclose(unweighted.params, threaded.params, rtol=1e-10)
+    np.testing.assert_allclose(predicted, threaded.predict().compute(), rtol=1e-10)
+    assert_matches(weighted, case_reference("logistic", "HC0", var_weights="vw"))
