@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import uuid
 from dataclasses import dataclass, field
 
@@ -201,6 +202,24 @@ class _Recipe:
 
 
 # -- evaluating factors on one partition --------------------------------------
+def _in_task(func):
+    """Run a per-partition task, turning patsy's errors into ``ValueError``.
+
+    patsy's errors hold formula origins that do not pickle, so a worker could
+    not send them back; the message travels alone, with no patsy error in its
+    context.
+    """
+    @functools.wraps(func)
+    def task(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except patsy.PatsyError as error:
+            problem = str(error)
+        raise ValueError(problem)
+
+    return task
+
+
 def _categorical_missing(value):
     data = value.data if isinstance(value, patsy.categorical._CategoricalBox) else value
     if isinstance(data, (pd.Series, pd.Categorical)):
@@ -255,6 +274,7 @@ def _extra_values(df, column):
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
+@_in_task
 def _learn_partition(df, recipe):
     """One partition's report: levels, transform sums, column counts, missing rows."""
     _, factors = recipe.parsed()
@@ -483,6 +503,7 @@ class FormulaDesign:
             meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
 
 
+@_in_task
 def _design_partition(df, recipe, expected):
     """One partition's block ``[y | X | extras]`` (complete rows only)."""
     df = recipe.prepare(df)
@@ -508,6 +529,7 @@ def _design_partition(df, recipe, expected):
     return block
 
 
+@_in_task
 def predict_partition(df, recipe, coef, family, which):
     """Predictions for one partition of new data: NaN where a value is missing."""
     index = df.index
@@ -516,11 +538,8 @@ def predict_partition(df, recipe, coef, family, which):
     out = np.full(len(df), np.nan)
     rows = df.iloc[np.flatnonzero(complete)]
     if len(rows):
-        try:
-            (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
-                                                 NA_action="raise", dtype=float)
-        except patsy.PatsyError as error:
-            raise ValueError(f"cannot build the design of the new data: {error}") from error
+        (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
+                                             NA_action="raise", dtype=float)
         eta = np.asarray(rhs) @ coef
         if "offset" in recipe.extras:
             eta = eta + _extra_values(rows, recipe.extras["offset"])
@@ -643,6 +662,9 @@ def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> 
     for role, column in extras.items():
         if column not in columns:
             raise ValueError(f"{role}={column!r} is not a column of the data")
+        if not pd.api.types.is_numeric_dtype(data._meta[column].dtype):
+            raise TypeError(f"{role}={column!r} must be a numeric column, "
+                            f"got dtype {data._meta[column].dtype}")
     draft = _Recipe(formula, {}, data._meta)
     _, factors = draft.parsed()
     namespace = _resolve_names(formula, factors, columns, env.namespace)

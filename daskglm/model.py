@@ -141,7 +141,7 @@ class GLM:
                 family = self.family
                 facts = data_facts(
                     design, in_domain=family.in_domain,
-                    domain_error=lambda n, rows: domain_message(family, "endog", n, rows))
+                    domain_error=lambda n, rows: domain_message(family, design.endog_name, n, rows))
                 if design.exog_names is None or design.intercept is None:
                     design = _name_columns(design, facts)
                 self._prepared = design, facts
@@ -378,7 +378,11 @@ def _apply_mean(eta, family, which):
     if which == "linear":
         return eta
     if isinstance(eta, da.Array):
-        return eta.map_blocks(family.mean, dtype=float)
+        return eta.map_blocks(_inverse_link, family, dtype=float)
+    return family.mean(eta)
+
+
+def _inverse_link(eta, family):
     return family.mean(eta)
 
 

@@ -256,10 +256,11 @@ class GLMResults:
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
 
     # -- fitted values and residuals (lazy for dask data) ---------------------
-    def _elementwise(self, func, *arrays):
+    def _rowwise(self, func, *arrays):
+        """``func(family, *blocks)`` per chunk (dask) or on the arrays (numpy)."""
         if self._design.is_dask:
-            return da.map_blocks(func, *arrays, dtype=float)
-        return func(*arrays)
+            return da.map_blocks(func, self.family, *arrays, dtype=float)
+        return func(self.family, *arrays)
 
     @property
     def _linear_predictor(self):
@@ -269,7 +270,7 @@ class GLMResults:
     @property
     def mu(self):
         """Fitted means ``g^{-1}(X b + offset)`` (a dask array for dask data)."""
-        return self._elementwise(self.family.mean, self._linear_predictor)
+        return self._rowwise(_mean, self._linear_predictor)
 
     fittedvalues = mu
 
@@ -281,37 +282,23 @@ class GLMResults:
     @property
     def resid_working(self):
         """``(y - mu) * g'(mu)``."""
-        return self._elementwise(lambda y, mu: (y - mu) * self.family.link.deriv(mu),
-                                 self._design.y, self.mu)
+        return self._rowwise(_working_residuals, self._design.y, self.mu)
 
     @property
     def resid_pearson(self):
         """``(y - mu) sqrt(var_weights / V(mu))``."""
-        family = self.family
-
-        def pearson(y, mu, vw=None):
-            vw = 1.0 if vw is None else vw
-            return (y - mu) * np.sqrt(vw / family.variance(mu))
-
-        return self._with_var_weights(pearson)
+        return self._rowwise(_pearson_residuals, *self._with_var_weights())
 
     @property
     def resid_deviance(self):
         """Signed square roots of the (variance-weighted) unit deviances."""
-        family = self.family
+        return self._rowwise(_deviance_residuals, *self._with_var_weights())
 
-        def deviance(y, mu, vw=None):
-            vw = 1.0 if vw is None else vw
-            unit = np.clip(vw * family.unit_deviance(y, mu), 0.0, None)
-            return np.sign(y - mu) * np.sqrt(unit)
-
-        return self._with_var_weights(deviance)
-
-    def _with_var_weights(self, func):
+    def _with_var_weights(self):
         arrays = [self._design.y, self.mu]
         if self._design.var_weights is not None:
             arrays.append(self._design.var_weights)
-        return self._elementwise(func, *arrays)
+        return arrays
 
     # -- prediction and display ---------------------------------------------
     def predict(self, new_data=None, which="mean", offset=None, exposure=None):
@@ -347,6 +334,24 @@ class GLMResults:
     def __repr__(self):
         return (f"<GLMResults: {self.family!r}, {self.method}, nobs={self.nobs}, "
                 f"converged={self.converged}>")
+
+
+# Row-wise functions of the lazy arrays: module-level, so they pickle for workers.
+def _mean(family, eta):
+    return family.mean(eta)
+
+
+def _working_residuals(family, y, mu):
+    return (y - mu) * family.link.deriv(mu)
+
+
+def _pearson_residuals(family, y, mu, var_weights=1.0):
+    return (y - mu) * np.sqrt(var_weights / family.variance(mu))
+
+
+def _deviance_residuals(family, y, mu, var_weights=1.0):
+    unit = np.clip(var_weights * family.unit_deviance(y, mu), 0.0, None)
+    return np.sign(y - mu) * np.sqrt(unit)
 
 
 _COV_DESCRIPTIONS = {

@@ -10,6 +10,7 @@ import pandas as pd
 import patsy
 import pytest
 from dask.callbacks import Callback
+from glm_reference import local_scheduler  # noqa: F401  (autouse)
 
 from daskglm.formula import _learn_partition, learn_formula
 from daskglm.transforms import Center, Standardize
@@ -40,9 +41,21 @@ FORMULAS = [
 
 
 class CountComputes(Callback):
+    """Counts graphs run, on the threaded scheduler (also when another test
+    made a distributed client the default)."""
+
     def __init__(self):
         super().__init__()
         self.count = 0
+        self._scheduler = dask.config.set(scheduler="threads")
+
+    def __enter__(self):
+        self._scheduler.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        self._scheduler.__exit__(*exc)
 
     def _start(self, dsk):
         self.count += 1

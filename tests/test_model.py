@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
+from glm_reference import local_scheduler  # noqa: F401  (autouse)
 from glm_reference import (CASES, assert_matches, case_reference, frame, partitioned,
                             reference_fit)
 
@@ -255,12 +256,20 @@ def test_formula_fit_on_a_distributed_cluster(distributed_client):
     """Recipes travel to worker processes (patsy's objects cannot be pickled)."""
     family, _, formula, _ = CASES["logistic"]
     data = frame("logistic")
-    threaded = daskglm.glm(formula, partitioned(data, 4), family=family).fit()
+    reference = case_reference("logistic", "HC0", var_weights="vw")
     with distributed_client.as_current():
-        model = daskglm.glm(formula, partitioned(data, 4), family=family, var_weights="vw")
-        weighted = model.fit(cov_type="HC0")
-        unweighted = daskglm.glm(formula, partitioned(data, 4), family=family).fit()
-        predicted = unweighted.predict(partitioned(data, 3)).compute()
-    np.testing.assert_allclose(unweighted.params, threaded.params, rtol=1e-10)
-    np.testing.assert_allclose(predicted, threaded.predict().compute(), rtol=1e-10)
-    assert_matches(weighted, case_reference("logistic", "HC0", var_weights="vw"))
+        result = daskglm.glm(formula, partitioned(data, 4), family=family,
+                             var_weights="vw").fit(cov_type="HC0")
+        predicted = result.predict(partitioned(data, 3)).compute()
+        residuals = result.resid_deviance.compute()
+    assert_matches(result, reference)
+    np.testing.assert_allclose(predicted, reference.predict(data), rtol=1e-6)
+    np.testing.assert_allclose(residuals, reference.resid_deviance, rtol=1e-6, atol=1e-7)
+
+
+def test_response_outside_the_family_domain_is_refused_naming_rows():
+    data = frame("normal")
+    with pytest.raises(ValueError, match=r"I\(invest / 100 - 5\) has \d+ value\(s\) outside "
+                                         r"the Poisson family's domain"):
+        daskglm.glm("I(invest / 100 - 5) ~ value", partitioned(data, 3),
+                    family="poisson").fit()
