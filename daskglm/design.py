@@ -24,24 +24,30 @@ import pandas as pd
 
 from .chunked import ChunkedData, _should_persist
 
-__all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts"]
+__all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
 ROLES = ("offset", "exposure", "freq_weights", "var_weights")
 
 
 @dataclass(frozen=True)
 class SideLayout:
-    """Where the per-row weight columns sit in the augmented matrix ``[X | fw | vw]``."""
+    """Where the per-row side columns sit in the augmented matrix
+    ``[X | freq_weights | var_weights | group codes]`` (absent ones: None)."""
 
     n_features: int
-    freq_column: int | None
-    var_column: int | None
+    freq_column: int | None = None
+    var_column: int | None = None
+    group_column: int | None = None
 
     def split(self, X_aug):
-        p = self.n_features
-        fw = None if self.freq_column is None else X_aug[:, self.freq_column]
-        vw = None if self.var_column is None else X_aug[:, self.var_column]
-        return X_aug[:, :p], fw, vw
+        """``(X, freq_weights, var_weights)`` of one chunk (None where absent)."""
+        def column(index):
+            return None if index is None else X_aug[:, index]
+
+        return X_aug[:, :self.n_features], column(self.freq_column), column(self.var_column)
+
+    def group_codes(self, X_aug):
+        return X_aug[:, self.group_column].astype(np.intp)
 
 
 @dataclass
@@ -85,17 +91,22 @@ class Design:
             return fw if vw is None else vw
         return fw * vw
 
-    def augmented(self):
-        """``(X_aug, layout)``: X with the frequency and variance weights appended,
-        for kernels that need them apart (one matrix travels per chunk)."""
-        extra = [w for w in (self.freq_weights, self.var_weights) if w is not None]
+    def augmented(self, group_codes=None):
+        """``(X_aug, layout)``: X with the frequency and variance weights (and
+        cluster codes, when given) appended, for kernels that need them apart
+        (one matrix travels per chunk)."""
         p = self.n_features
-        layout = SideLayout(p, p if self.freq_weights is not None else None,
-                            p + len(extra) - 1 if self.var_weights is not None else None)
-        if not extra:
+        side, positions = [], {}
+        for name, values in (("freq_column", self.freq_weights),
+                             ("var_column", self.var_weights), ("group_column", group_codes)):
+            if values is not None:
+                positions[name] = p + len(side)
+                side.append(values)
+        layout = SideLayout(p, **positions)
+        if not side:
             return self.X, layout
         stack = da.concatenate if self.is_dask else np.concatenate
-        X_aug = stack([self.X] + [w[:, None] for w in extra], axis=1)
+        X_aug = stack([self.X] + [values[:, None] for values in side], axis=1)
         return (X_aug.rechunk({1: -1}) if self.is_dask else X_aug), layout
 
     def persisted(self, persist="auto") -> Design:
@@ -325,6 +336,40 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
         weighted_mean_y=float(sum_wy / sum_w), gram=flat[3 + 2 * p:].reshape(p, p),
         constant=(mean_square > 0) & (spread <= 1e-12 * mean_square),
     )
+
+
+def group_codes(groups, design):
+    """``(codes, n_groups)``: cluster labels aligned with the design's rows as
+    integer codes (float, chunked like the rows), and how many clusters."""
+    values = groups
+    if isinstance(values, (dd.Series, dd.DataFrame)):
+        values = values.to_dask_array(lengths=True)
+    elif isinstance(values, (pd.Series, pd.Index)):
+        values = values.to_numpy()
+    elif not isinstance(values, da.Array):
+        values = np.asarray(values)
+    if values.ndim != 1 or values.shape[0] != design.n_rows:
+        raise ValueError(
+            f"groups must hold one label per row the model uses ({design.n_rows}), got shape "
+            f"{values.shape}; rows with missing values were dropped from the model")
+    if isinstance(values, da.Array):
+        levels = np.unique(da.unique(values).compute())
+        values = values.rechunk((design.X.chunks[0],)) if design.is_dask else values.compute()
+    else:
+        levels = np.unique(values)
+    if pd.isna(levels).any():
+        raise ValueError("groups contain missing values")
+    if isinstance(values, da.Array):
+        codes = values.map_blocks(_codes_of, levels, dtype=float)
+    else:
+        codes = _codes_of(values, levels)
+        if design.is_dask:
+            codes = da.from_array(codes, chunks=(design.X.chunks[0],))
+    return codes, len(levels)
+
+
+def _codes_of(values, levels):
+    return np.searchsorted(levels, values).astype(float)
 
 
 def array_names(n_features, intercept):

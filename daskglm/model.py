@@ -24,7 +24,8 @@ import pandas as pd
 from patsy import EvalEnvironment
 
 from . import solvers
-from .design import array_design, array_names, check_rank, data_facts, formula_design
+from .design import (array_design, array_names, check_rank, data_facts, formula_design,
+                     group_codes)
 from .families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
 from .links import Log
@@ -160,14 +161,18 @@ class GLM:
             ``"lbfgs"``, ...) or a solver function.
         max_iter, tol : int, float
             Passed to the solver (see its stopping rule).
-        cov_type : {"nonrobust", "HC0", "HC1"}
+        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
             Covariance of the estimates: the inverse Fisher information times
             the scale, or the sandwich with the observed information as bread
             (as statsmodels; the two informations agree for canonical links).
             As statsmodels' GLM, ``HC1`` applies no small-sample factor, so it
             equals ``HC0``.
+            ``"cluster"``: robust to correlation within clusters (statsmodels'
+            one-way cluster covariance, with its small-sample correction).
         cov_kwds : dict, optional
-            Not used by the covariance types above; must be empty.
+            For ``"cluster"``: ``{"groups": labels}``, one label per row the
+            model uses (numpy, pandas or dask; after rows with missing values
+            were dropped), and optionally ``"use_correction": False``.
         progress : bool
             Show a progress bar (tqdm) over the iterations.
         start_params : array of shape (n_features,), optional
@@ -187,12 +192,14 @@ class GLM:
             For a rank-deficient design (naming the collinear columns),
             invalid data, or an unknown ``cov_type``.
         """
-        cov_type = _check_cov_type(cov_type, cov_kwds)
+        cov_type, cov_options = _check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare()
         check_rank(facts.gram, design.exog_names)
+        groups = group_codes(cov_options["groups"], design) if cov_type == "cluster" else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
-        return self._results(design, facts, result, method, cov_type, None, tol)
+        return self._results(design, facts, result, method, cov_type, None, tol, groups,
+                             cov_options.get("use_correction", True))
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
@@ -250,13 +257,14 @@ class GLM:
                              weights=design.weights, persist=False)
         return float(fit.coef[0]), None
 
-    def _results(self, design, facts, result, method, cov_type, penalty, tol):
+    def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
+                 use_correction=True):
         null_coef, null_mean = self._null_model(design, facts, tol)
-        statistics = statistics_pass(design, self.family, result.coef,
-                                     null_coef=null_coef, null_mean=null_mean)
+        statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
+                                     null_mean=null_mean, groups=groups)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
-                          sum_freq_weights=facts.sum_freq_weights)
+                          sum_freq_weights=facts.sum_freq_weights, use_correction=use_correction)
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
@@ -358,14 +366,22 @@ def _name_columns(design, facts):
 
 
 def _check_cov_type(cov_type, cov_kwds):
+    """``(cov_type, options)`` in statsmodels' spelling, refusing unknown ones."""
     if not isinstance(cov_type, str):
         raise TypeError(f"cov_type must be a string, got {cov_type!r}")
     normal = cov_type.upper() if cov_type.upper().startswith("HC") else cov_type.lower()
     if normal not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {', '.join(COV_TYPES)}; got {cov_type!r}")
-    if cov_kwds:
-        raise ValueError(f"cov_type={normal!r} takes no cov_kwds, got {sorted(cov_kwds)}")
-    return normal
+    options = dict(cov_kwds or {})
+    if normal != "cluster":
+        if options:
+            raise ValueError(f"cov_type={normal!r} takes no cov_kwds, got {sorted(options)}")
+        return normal, options
+    unknown = set(options) - {"groups", "use_correction"}
+    if unknown or "groups" not in options:
+        raise ValueError("cov_type='cluster' needs cov_kwds={'groups': labels} (and optionally "
+                         f"'use_correction'); got {sorted(options)}")
+    return normal, options
 
 
 def _method_name(method):

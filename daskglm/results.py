@@ -30,7 +30,7 @@ from .objective import _weighted_gram
 
 __all__ = ["GLMResults", "statistics_pass"]
 
-COV_TYPES = ("nonrobust", "HC0", "HC1")
+COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 _N_SCALARS = 8  # deviance, pearson, rss, llf at scale 1, sum fw log vw, null: dev, rss, llf
 
@@ -50,10 +50,11 @@ class FitStatistics:
     information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
     meat: np.ndarray              # sum over rows of score_i score_i' (HC0's meat)
     observed_information: np.ndarray  # X' diag(fw * vw * d2 nll / d eta2) X
+    group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
 
 
 def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean,
-                      observed):
+                      observed, n_groups):
     X, fw, vw = layout.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
@@ -85,27 +86,39 @@ def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef
              _weighted_gram(X, meat_weight).ravel()]
     if observed:  # not a Gram matrix: its weights may be negative
         parts.append((X.T @ (X * (iw * family.observed_weights(y, eta))[:, None])).ravel())
+    if n_groups:
+        group_scores = np.zeros((n_groups, X.shape[1]))
+        np.add.at(group_scores, layout.group_codes(X_aug), X * score[:, None])
+        parts.append(group_scores.ravel())
     return np.concatenate(parts)
 
 
-def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None) -> FitStatistics:
+def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
+                    groups=None) -> FitStatistics:
     """One pass over ``design`` at ``coef``: every sum the results need.
 
     The null model is ``mu = null_mean`` in every row, or, with an offset,
     ``mu = g^{-1}(null_coef + offset)``. For a non-canonical link the
     observed information (the robust covariances' bread, as in statsmodels)
     is summed too; for a canonical link it is the Fisher information.
+    ``groups``, ``(codes, n_groups)`` from :func:`daskglm.design.group_codes`,
+    adds each cluster's summed scores (``n_groups x n_features`` numbers).
     """
-    X_aug, layout = design.augmented()
+    codes, n_groups = (None, 0) if groups is None else groups
+    X_aug, layout = design.augmented(codes)
     data = design.chunked(X_aug)
     observed = not family.is_canonical
     flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
-                           null_coef, null_mean, observed)
+                           null_coef, null_mean, observed, n_groups)
     p = design.n_features
-    matrices = flat[_N_SCALARS:].reshape(-1, p, p)
+    n_matrices = 3 if observed else 2
+    matrices = flat[_N_SCALARS:_N_SCALARS + n_matrices * p * p].reshape(-1, p, p)
+    group_scores = flat[_N_SCALARS + n_matrices * p * p:].reshape(n_groups, p) \
+        if n_groups else None
     return FitStatistics(*map(float, flat[:_N_SCALARS]), information=matrices[0],
                          meat=matrices[1],
-                         observed_information=matrices[2] if observed else matrices[0])
+                         observed_information=matrices[2] if observed else matrices[0],
+                         group_scores=group_scores)
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -144,7 +157,8 @@ class GLMResults:
     use_t = False
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
-                 method, cov_type="nonrobust", regularizer=None, sum_freq_weights):
+                 method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
+                 use_correction=True):
         self.model = model
         self.family = model.family
         self._design = design
@@ -168,6 +182,9 @@ class GLMResults:
         self.scale = self.pearson_chi2 / self.df_resid if self.family.estimates_scale else 1.0
         self.llf, self.llnull = self._loglikelihoods()
         self.cov_kwds = {"description": _COV_DESCRIPTIONS[cov_type]}
+        if cov_type == "cluster":
+            self.n_groups = statistics.group_scores.shape[0]
+            self.cov_kwds["use_correction"] = bool(use_correction)
         self._cov = self._covariance()
 
     # -- likelihood and information criteria ---------------------------------
@@ -220,9 +237,16 @@ class GLMResults:
             return np.full((p, p), np.nan)
         if self.cov_type == "nonrobust":
             return self.scale * np.linalg.inv(self._stats.information)
-        # HC0 and HC1 alike: statsmodels' GLM applies no small-sample factor to HC1.
         bread = np.linalg.inv(self._stats.observed_information)
-        return bread @ self._stats.meat @ bread
+        if self.cov_type != "cluster":
+            # HC0 and HC1 alike: statsmodels' GLM applies no small-sample factor to HC1.
+            return bread @ self._stats.meat @ bread
+        scores = self._stats.group_scores
+        cov = bread @ (scores.T @ scores) @ bread
+        if self.cov_kwds["use_correction"]:
+            n, k, groups = self.nobs, p, self.n_groups
+            cov *= groups / (groups - 1.0) * (n - 1.0) / (n - k)
+        return cov
 
     @property
     def normalized_cov_params(self) -> np.ndarray:
@@ -359,4 +383,5 @@ _COV_DESCRIPTIONS = {
                  "correctly specified.",
     "HC0": "Standard Errors are heteroscedasticity robust (HC0)",
     "HC1": "Standard Errors are heteroscedasticity robust (HC1)",
+    "cluster": "Standard Errors are robust to cluster correlation (cluster)",
 }

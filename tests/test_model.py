@@ -75,6 +75,30 @@ def test_robust_covariances_match_statsmodels(case, cov_type):
     np.testing.assert_allclose(result.cov_params(), reference.cov_params(), rtol=1e-5)
 
 
+@pytest.mark.filterwarnings("ignore:cov_type not fully supported")  # statsmodels, weights
+@pytest.mark.parametrize("case,use_correction", [("normal", True), ("poisson", False)])
+def test_cluster_robust_covariance_matches_statsmodels(case, use_correction):
+    family, sm_family, formula, _ = CASES[case]
+    data = frame(case)
+    # clusters cut across the partitions (which follow the sorted categorical)
+    data["cluster"] = (data["year"].astype(int).astype(str) if case == "normal" else
+                       data["idp"].astype(str) + "/" + data["physlm"].round().astype(str))
+    reference = smf.glm(formula, data, family=sm_family, var_weights=data["vw"]).fit(
+        tol=1e-12, cov_type="cluster",
+        cov_kwds={"groups": data["cluster"], "use_correction": use_correction})
+    ddf = partitioned(data, 4)
+    result = daskglm.glm(formula, ddf, family=family, var_weights="vw").fit(
+        cov_type="cluster", cov_kwds={"groups": ddf["cluster"],
+                                      "use_correction": use_correction})
+    assert result.n_groups == data["cluster"].nunique()
+    assert_matches(result, reference)
+    with pytest.raises(ValueError, match="one label per row"):
+        daskglm.glm(formula, ddf, family=family).fit(
+            cov_type="cluster", cov_kwds={"groups": data["cluster"].to_numpy()[:-1]})
+    with pytest.raises(ValueError, match="needs cov_kwds"):
+        daskglm.glm(formula, ddf, family=family).fit(cov_type="cluster")
+
+
 def test_missing_rows_are_dropped_like_statsmodels():
     data = frame("poisson").iloc[:4000].copy()
     data.loc[[3, 900], "lpi"] = np.nan
