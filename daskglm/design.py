@@ -342,7 +342,10 @@ def group_codes(groups, design):
     """``(codes, n_groups)``: cluster labels aligned with the design's rows as
     integer codes (float, chunked like the rows), and how many clusters."""
     values = groups
-    if isinstance(values, (dd.Series, dd.DataFrame)):
+    if isinstance(values, dd.Series):
+        if not isinstance(values.dtype, np.dtype):       # strings, categoricals
+            values = values.map_partitions(lambda part: part.astype(object),
+                                           meta=(values.name, object))
         values = values.to_dask_array(lengths=True)
     elif isinstance(values, (pd.Series, pd.Index)):
         values = values.to_numpy()
