@@ -308,8 +308,10 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
     family : Family, its name, or a statsmodels family; default Normal.
     offset, exposure, freq_weights, var_weights : str or array, optional
         A column of ``data``, or values aligned with its rows (numpy,
-        pandas, dask array, or a dask Series with ``data``'s partitions).
-        statsmodels' meanings; exposure is logged (log link only, > 0).
+        pandas, dask array, or a dask Series with ``data``'s partitions;
+        values other than a dask Series cost one cheap pass for the
+        partitions' lengths). statsmodels' meanings; exposure is logged
+        (log link only, > 0).
     missing : {"drop", "raise", "none"}
         ``"drop"`` (statsmodels' default for formulas) drops rows with a
         missing value in any term or in offset, exposure or weights, all
