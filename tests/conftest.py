@@ -24,10 +24,17 @@ def make_glm_data(family, n=100_000, p=6, seed=0, intercept=True):
 
 
 @pytest.fixture(scope="session")
-def distributed_client():
-    """A two-process LocalCluster, shared by the tests that need one."""
+def _shared_cluster_client():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        with distributed.Client(cluster) as client:
+        with distributed.Client(cluster, set_as_default=False) as client:
             yield client
+
+
+@pytest.fixture
+def distributed_client(_shared_cluster_client):
+    """A two-process LocalCluster's client, current for this test only (the
+    cluster is shared by the session; other tests keep dask's threads)."""
+    with _shared_cluster_client.as_current():
+        yield _shared_cluster_client

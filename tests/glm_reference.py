@@ -23,17 +23,6 @@ LOGISTIC_FORMULA = ("any_affair ~ center(rate_marriage) + standardize(age)"
                     " + standardize(educ) + C(occupation) + C(occupation_husb)")
 NORMAL_FORMULA = "I(invest / 100) ~ standardize(value) + standardize(capital) + C(firm)"
 
-@pytest.fixture(autouse=True)
-def local_scheduler(request):
-    """Run on dask's threads unless a test asks for the distributed client
-    (conftest's client makes itself the default for the rest of the session)."""
-    if "distributed_client" in request.fixturenames:
-        yield
-        return
-    with dask.config.set(scheduler="threads"):
-        yield
-
-
 SCALARS = ("llf", "llnull", "deviance", "null_deviance", "pearson_chi2", "aic", "bic",
            "scale", "df_model", "df_resid", "nobs")
 

@@ -10,7 +10,6 @@ import pandas as pd
 import patsy
 import pytest
 from dask.callbacks import Callback
-from glm_reference import local_scheduler  # noqa: F401  (autouse)
 
 from daskglm.formula import _learn_partition, learn_formula
 from daskglm.transforms import Center, Standardize

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from glm_reference import local_scheduler  # noqa: F401  (autouse)
 from glm_reference import (CASES, assert_matches, case_reference, frame, partitioned,
                             reference_fit)
 
@@ -281,11 +280,10 @@ def test_formula_fit_on_a_distributed_cluster(distributed_client):
     family, _, formula, _ = CASES["logistic"]
     data = frame("logistic")
     reference = case_reference("logistic", "HC0", var_weights="vw")
-    with distributed_client.as_current():
-        result = daskglm.glm(formula, partitioned(data, 4), family=family,
-                             var_weights="vw").fit(cov_type="HC0")
-        predicted = result.predict(partitioned(data, 3)).compute()
-        residuals = result.resid_deviance.compute()
+    result = daskglm.glm(formula, partitioned(data, 4), family=family,
+                         var_weights="vw").fit(cov_type="HC0")
+    predicted = result.predict(partitioned(data, 3)).compute()
+    residuals = result.resid_deviance.compute()
     assert_matches(result, reference)
     np.testing.assert_allclose(predicted, reference.predict(data), rtol=1e-6)
     np.testing.assert_allclose(residuals, reference.resid_deviance, rtol=1e-6, atol=1e-7)

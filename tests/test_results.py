@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 from dask.callbacks import Callback
-from glm_reference import local_scheduler  # noqa: F401  (autouse)
 from glm_reference import CASES, case_reference, frame, partitioned
 
 import daskglm

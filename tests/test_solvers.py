@@ -4,6 +4,7 @@ solver contract (chunkings, schedulers, passes, registry, bad input)."""
 
 import warnings
 
+import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -177,7 +178,7 @@ def test_threads_and_distributed_cluster_agree(distributed_client):
     X, y = make_glm_data(family, n=40_000, p=5, seed=10)
     X_dask, y_dask = to_dask(X, y, 4)
     for name in ALL_SOLVERS:
-        with __import__("dask").config.set(scheduler="threads"):
+        with dask.config.set(scheduler="threads"):
             threaded = solvers.get_solver(name)(X_dask, y_dask, family, tol=1e-9)
         on_cluster = solvers.get_solver(name)(X_dask, y_dask, family, tol=1e-9)
         np.testing.assert_allclose(on_cluster.coef, threaded.coef, atol=1e-9, err_msg=name)

@@ -1,7 +1,6 @@
 """summary(): statsmodels' GLM layout, cell by cell against statsmodels' own."""
 
 import pytest
-from glm_reference import local_scheduler  # noqa: F401  (autouse)
 from glm_reference import CASES, case_reference, frame, partitioned
 from statsmodels.iolib.summary import Summary
 
