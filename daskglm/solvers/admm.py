@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+from collections import deque
 
 import dask
 import numpy as np
@@ -27,7 +28,7 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
          offset=None, weights=None, unpenalized=None, init=None, callback=None,
          rho="auto", over_relaxation=1.8, adaptive_rho=False, abstol=None, reltol=None,
          local_max_iter=10, local_tol=1e-10, asynchronous=False, batched=True,
-         client=None, persist="auto"):
+         solves_per_thread=1, client=None, persist="auto"):
     """Minimise the penalised mean negative log-likelihood by consensus ADMM.
 
     Every chunk k of rows keeps its own coefficients ``b_k``; the penalty
@@ -87,7 +88,8 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         Most Newton steps per local solve.
     local_tol : float
         A local solve stops when its last step moved no coefficient by more
-        than ``local_tol * max(1, |b_k|_inf)``.
+        than ``local_tol * max(1, |b_k|_inf)``, or by more than 1 % of its
+        first step (see :mod:`daskglm.solvers._admm_local`).
     asynchronous : bool
         Run the as-completed variant on a ``distributed`` Client: every
         chunk's solve is resubmitted with the newest ``z`` as soon as its
@@ -96,6 +98,12 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         Asynchronously: absorb every result that has arrived since the last
         update at once (``as_completed(...).batches()``), then update ``z``
         once; False updates ``z`` after every single result.
+    solves_per_thread : int
+        Asynchronously: local solves kept in flight per worker thread. 1
+        starts every solve from the newest ``z`` (fewest solves in all);
+        2 keeps one queued behind the running one, so a worker never waits
+        for the client's round trip (worth it when that trip is long next to
+        a solve) and more results arrive together.
     client : distributed.Client, optional
         The client to run on. Asynchronously it is required: without one
         ``distributed.get_client()`` is asked (see
@@ -147,6 +155,9 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
     """
     options = _check_options(rho, over_relaxation, local_max_iter, local_tol, abstol,
                              reltol, tol, asynchronous, batched)
+    if (not isinstance(solves_per_thread, numbers.Integral) or isinstance(solves_per_thread, bool)
+            or solves_per_thread < 1):
+        raise ValueError(f"solves_per_thread must be a positive integer, got {solves_per_thread!r}")
     if asynchronous or client is not None:
         client = distributed_client(client, "admm(asynchronous=True)")
     scope = client.as_current() if client is not None else contextlib.nullcontext()
@@ -157,7 +168,8 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         trace = Trace("admm", problem, callback)
         run = _ADMMRun(problem, trace, options, adaptive_rho=bool(adaptive_rho))
         if asynchronous:
-            return run.run_async(max_iter, client, batched=bool(batched))
+            return run.run_async(max_iter, client, batched=bool(batched),
+                                 depth=int(solves_per_thread))
         return run.run_sync(max_iter)
 
 
@@ -333,14 +345,16 @@ class _ADMMRun:
         return list(dask.compute(*tasks))
 
     # -- asynchronous ------------------------------------------------------
-    def run_async(self, max_iter, client, batched):
+    def run_async(self, max_iter, client, batched, depth):
         """As-completed ADMM on ``client``; see :class:`_AsyncLoop`."""
-        loop = _AsyncLoop(self, client)
+        loop = _AsyncLoop(self, client, depth)
         try:
             converged, message, n_updates = loop.run(max_iter * self.consensus.n_chunks,
                                                      batched)
         finally:
             loop.cancel()
+        # a pass over the data is a local solve on every chunk
+        self.data.n_passes += loop.n_results // self.consensus.n_chunks
         info = {"n_updates": n_updates, "n_results": loop.n_results}
         return self._result(converged, n_updates, message, info)
 
@@ -357,44 +371,72 @@ class _ADMMRun:
 
 
 class _AsyncLoop:
-    """The as-completed loop: one local solve per chunk always in flight.
+    """The as-completed loop: one local solve per worker thread, always.
 
-    Each chunk's solve is a future on the worker holding the chunk; its
-    result (a :class:`~daskglm.solvers._admm_local.LocalState`, a few
-    p-vectors) is absorbed into the running sums, and the next solve of that
-    chunk is submitted with the new ``z`` and the previous result's future
-    (so the chunk's state stays on its worker).
+    Chunks wait in a queue per worker that holds them, least recently solved
+    first. When a solve finishes, its result (a
+    :class:`~daskglm.solvers._admm_local.LocalState`, a few p-vectors) is
+    absorbed into the running sums, ``z`` is updated, and the next chunk in
+    the same worker's queue is submitted with the new ``z`` and the future of
+    that chunk's last result (so its state stays on the worker). Keeping only
+    as many solves in flight as there are threads means each one starts from
+    a ``z`` at most a few updates old; queueing every chunk at once made the
+    solves at the back of the queues start from stale ``z`` and cost more
+    solves in all.
     """
 
-    def __init__(self, fit, client):
-        self.fit, self.client = fit, client
+    def __init__(self, fit, client, depth):
+        from distributed import wait
+
+        self.fit, self.client, self.depth = fit, client, depth
         self.chunks = [_chunk_futures(client, block) for block in fit.blocks]
-        self.in_flight = {}        # future -> (chunk index, consensus sent)
+        wait([part for chunk in self.chunks for part in chunk if part is not None])
+        self.latest = [None] * len(self.chunks)   # future of each chunk's last result
+        self.queues, self.threads = self._worker_queues()
+        self.in_flight = {}        # future -> (chunk index, worker, consensus sent)
         self.n_results = 0
         self._results_at_balance = 0
 
-    def submit(self, k, previous):
+    def _worker_queues(self):
+        """Chunk indices by the worker holding their rows of X; threads per worker."""
+        threads = self.client.nthreads()
+        queues = {worker: deque() for worker in threads}
+        holders = self.client.who_has([chunk[0] for chunk in self.chunks])
+        for k, chunk in enumerate(self.chunks):
+            where = [w for w in holders.get(chunk[0].key, ()) if w in queues]
+            worker = where[0] if where else min(queues, key=lambda w: len(queues[w]))
+            queues[worker].append(k)
+        return queues, threads
+
+    def submit(self, worker):
+        """Start the solve of the next chunk waiting on ``worker``."""
+        k = self.queues[worker].popleft()
         consensus = self.fit.consensus
         z = consensus.z.copy()
-        future = self.client.submit(consensus_step, *self.chunks[k], previous, z,
-                                    consensus.rho_vector, self.fit.settings, pure=False)
-        self.in_flight[future] = (k, z)
+        future = self.client.submit(consensus_step, *self.chunks[k], self.latest[k], z,
+                                    consensus.rho_vector, self.fit.settings, pure=False,
+                                    workers=[worker], allow_other_workers=True)
+        self.in_flight[future] = (k, worker, z)
         return future
 
     def run(self, max_results, batched):
         from distributed import as_completed
 
         consensus, trace = self.fit.consensus, self.fit.trace
-        first = [self.submit(k, None) for k in range(consensus.n_chunks)]
-        completed = as_completed(first, with_results=True, loop=self.client.loop)
-        stream = completed.batches() if batched else ([item] for item in completed)
+        first = [self.submit(worker) for worker, queue in self.queues.items()
+                 for _ in range(min(self.depth * self.threads[worker], len(queue)))]
+        completed = as_completed(first, loop=self.client.loop)
+        stream = completed.batches() if batched else ([future] for future in completed)
         n_updates = 0
-        for batch in stream:
-            done = []
+        for futures in stream:
+            batch = list(zip(futures, self.client.gather(futures)))
+            freed = []
             for future, state in batch:
-                k, seen = self.in_flight.pop(future)
+                k, worker, seen = self.in_flight.pop(future)
                 consensus.absorb(k, state, seen)
-                done.append((k, future))
+                self.latest[k] = future
+                self.queues[worker].append(k)
+                freed.append(worker)
             self.n_results += len(batch)
             rho = consensus.rho
             consensus.update()
@@ -409,8 +451,8 @@ class _AsyncLoop:
             if self.n_results >= max_results:
                 return False, f"reached max_iter (n_results={self.n_results})", n_updates
             self._balance(primal, dual)
-            for k, future in done:
-                completed.add(self.submit(k, future))
+            for worker in freed:
+                completed.add(self.submit(worker))
         return False, "no local solve is left in flight", n_updates
 
     def _balance(self, primal, dual):
