@@ -139,7 +139,7 @@ def run_async_admm(X, y, chunk_rows, alpha, best, n_workers):
     from distributed import Client, LocalCluster, wait
 
     with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
         # the data goes to the workers before the clock starts, as it is for the
         # other solvers, whose data is in this process's memory
         Xd = _scattered(client, X, chunk_rows)

@@ -14,6 +14,7 @@ from ..families import Logistic
 from ._admm_local import LocalSettings, consensus_step
 from ._base import Trace, setup
 from ._client import distributed_client
+from ._quadratic import minimise_quadratic
 from ._registry import register_solver
 
 __all__ = ["admm"]
@@ -288,8 +289,12 @@ class _ADMMRun:
         data = problem.objective.data
         self.data = data
         self.blocks = data.blocks if data.is_dask else [(data.X, data.y, data.offset, data.weights)]
-        z0 = problem.start()
+        z0 = _starting_point(problem)
         first = problem.objective.evaluate(z0, hessian=options["rho"] == "auto")
+        if not np.isfinite(first.value):
+            raise FloatingPointError(
+                "admm: the objective is not finite at the starting coefficients "
+                "(the mean leaves the family's range); pass init= with a valid start")
         n_chunks = len(self.blocks)
         if options["rho"] == "auto":
             rho, metric = _automatic_rho(first.hessian, problem, n_chunks)
@@ -467,6 +472,19 @@ class _AsyncLoop:
         if self.in_flight:
             self.client.cancel(list(self.in_flight))
         self.in_flight.clear()
+
+
+def _starting_point(problem):
+    """``init``, else newton's start: one IRLS step from the family's starting
+    mean (penalised), else zeros."""
+    if problem.init is not None:
+        return problem.init.copy()
+    start = problem.objective.irls_start()
+    zeros = np.zeros(problem.n_features)
+    if start is None:
+        return zeros
+    hessian, rhs = start
+    return minimise_quadratic(hessian, -rhs, zeros, problem.penalty, problem.penalized)[0]
 
 
 def _chunk_futures(client, block):
