@@ -141,9 +141,14 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         r = sqrt(sum_k |b_k - z|^2) <= sqrt(N p) abstol + reltol max(|B|_F, sqrt(N) |z|)
         s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N p) abstol + reltol rho |U|_F
 
-    Numpy input is a single chunk. Choose at least as many chunks as there
-    are worker threads for the asynchronous variant, so that every worker
-    has a solve to run.
+    The consensus starts where newton starts: at ``init``, else after one
+    (penalised) IRLS step from the family's starting mean; every ``b_k``
+    starts there too, with zero duals.
+
+    Numpy input is a single chunk (scattered to a worker once when
+    asynchronous). Choose at least as many chunks as there are worker
+    threads for the asynchronous variant, so that every worker has a solve
+    to run.
 
     References
     ----------
