@@ -14,6 +14,8 @@ from .newton import newton
 from .lbfgs import lbfgs
 from .gradient_descent import gradient_descent
 from .proximal_grad import proximal_grad
+from .admm import admm
+from .saga import saga
 
 __all__ = [
     "SOLVERS",
@@ -25,4 +27,6 @@ __all__ = [
     "lbfgs",
     "gradient_descent",
     "proximal_grad",
+    "admm",
+    "saga",
 ]

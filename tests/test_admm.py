@@ -1,0 +1,223 @@
+"""Consensus ADMM: the same optimum as newton and statsmodels, residuals in the
+history, and the asynchronous variant on a two-process LocalCluster."""
+
+import subprocess
+import sys
+import textwrap
+import time
+
+import dask.array as da
+import numpy as np
+import pytest
+import statsmodels.api as sm
+
+from daskglm import ElasticNet, L1, Logistic, Poisson
+from daskglm.solvers import SOLVERS, admm, newton
+
+N_ROWS, N_COLS, CHUNK = 4000, 6, 1000
+
+
+def _design(seed):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(N_ROWS), rng.standard_normal((N_ROWS, N_COLS - 1))])
+    coef = rng.normal(scale=0.4, size=N_COLS)
+    return rng, X, coef
+
+
+@pytest.fixture(scope="module")
+def logistic_data():
+    rng, X, coef = _design(0)
+    y = (rng.random(N_ROWS) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
+    return X, y, {}
+
+
+@pytest.fixture(scope="module")
+def poisson_data():
+    rng, X, coef = _design(1)
+    offset = rng.normal(scale=0.2, size=N_ROWS)
+    weights = rng.uniform(0.2, 2.0, size=N_ROWS)
+    y = rng.poisson(np.exp(X @ coef + offset)).astype(float)
+    return X, y, {"offset": offset, "weights": weights}
+
+
+def _chunked(X, y, options):
+    chunked = {key: da.from_array(value, chunks=CHUNK) for key, value in options.items()}
+    return da.from_array(X, chunks=(CHUNK, X.shape[1])), da.from_array(y, chunks=CHUNK), chunked
+
+
+def _relative_gap(value, reference):
+    return abs(value - reference) / abs(reference)
+
+
+@pytest.mark.parametrize("family_name", ["logistic", "poisson"])
+@pytest.mark.parametrize("regularizer", [L1(0.01), ElasticNet(0.03, 0.4)], ids=["l1", "enet"])
+def test_sync_admm_reaches_newtons_optimum(family_name, regularizer, request):
+    X, y, options = request.getfixturevalue(f"{family_name}_data")
+    family = Logistic() if family_name == "logistic" else Poisson()
+    Xd, yd, chunked = _chunked(X, y, options)
+    reference = newton(X, y, family, regularizer, tol=1e-11, unpenalized=[0], **options)
+    fit = admm(Xd, yd, family, regularizer, tol=1e-8, unpenalized=[0], **chunked)
+    assert fit.converged and fit.solver == "admm"
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    np.testing.assert_allclose(fit.coef, reference.coef, atol=1e-5)
+    # the L1 part sets the same coefficients to exactly zero
+    np.testing.assert_array_equal(fit.coef == 0.0, np.abs(reference.coef) < 1e-9)
+    assert fit.coef[0] != 0.0  # the unpenalized intercept
+
+
+@pytest.mark.parametrize("family_name", ["logistic", "poisson"])
+def test_unpenalized_admm_matches_statsmodels(family_name, request):
+    X, y, options = request.getfixturevalue(f"{family_name}_data")
+    family = Logistic() if family_name == "logistic" else Poisson()
+    sm_family = sm.families.Binomial() if family_name == "logistic" else sm.families.Poisson()
+    reference = sm.GLM(y, X, family=sm_family, offset=options.get("offset"),
+                       var_weights=options.get("weights")).fit(tol=1e-12)
+    Xd, yd, chunked = _chunked(X, y, options)
+    fit = admm(Xd, yd, family, tol=1e-8, **chunked)
+    np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-4, atol=1e-4)
+
+
+def test_numpy_input_is_one_chunk(logistic_data):
+    X, y, _ = logistic_data
+    reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
+    fit = admm(X, y, Logistic(), L1(0.01), tol=1e-9, unpenalized=[0])
+    assert fit.info["n_chunks"] == 1
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+
+
+def test_history_holds_residuals_every_round(logistic_data):
+    X, y, _ = logistic_data
+    Xd, yd, _ = _chunked(X, y, {})
+    fit = admm(Xd, yd, Logistic(), ElasticNet(0.02, 0.5), tol=1e-7, unpenalized=[0])
+    assert len(fit.history) == fit.n_iter
+    primal, dual = fit.history_array("primal_residual"), fit.history_array("dual_residual")
+    assert np.all(np.isfinite(primal)) and np.all(np.isfinite(dual))
+    assert np.all(np.isfinite(fit.history_array("rho")))
+    last = fit.history[-1]
+    assert last["primal_residual"] <= last["primal_tol"]
+    assert last["dual_residual"] <= last["dual_tol"]
+    assert primal[-1] < 1e-3 * primal[0]
+    # each round's objective is at the consensus the round started from;
+    # the last one is the final objective up to the last small step
+    objective = fit.history_array("objective")
+    assert objective[-1] == pytest.approx(fit.objective, rel=1e-8)
+    # plotting the residuals needs nothing but the history
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots()
+    rounds = [record["iteration"] for record in fit.history]
+    axis.semilogy(rounds, [record["primal_residual"] for record in fit.history])
+    axis.semilogy(rounds, [record["dual_residual"] for record in fit.history])
+    assert len(axis.lines) == 2
+    plt.close(figure)
+
+
+def test_user_rho_with_residual_balancing_converges(poisson_data):
+    X, y, options = poisson_data
+    Xd, yd, chunked = _chunked(X, y, options)
+    reference = newton(X, y, Poisson(), L1(0.01), tol=1e-11, unpenalized=[0], **options)
+    fit = admm(Xd, yd, Poisson(), L1(0.01), tol=1e-8, unpenalized=[0], rho=50.0,
+               adaptive_rho=True, **chunked)
+    rho = fit.history_array("rho")
+    assert rho[-1] < rho[0]            # balancing moved the far too large rho down
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+
+
+def test_registered_and_refuses_bad_options(logistic_data):
+    X, y, _ = logistic_data
+    assert SOLVERS["admm"] is admm and admm.handles_nonsmooth
+    with pytest.raises(ValueError, match="rho"):
+        admm(X, y, rho=-1.0)
+    with pytest.raises(ValueError, match="over_relaxation"):
+        admm(X, y, over_relaxation=2.0)
+    with pytest.raises(ValueError, match="local_max_iter"):
+        admm(X, y, local_max_iter=0)
+    with pytest.raises(TypeError):
+        admm(X, y, rhoo=1.0)
+    with pytest.raises(TypeError, match="client"):
+        admm(X, y, asynchronous=True, client="tcp://nowhere")
+
+
+def test_asynchronous_without_a_client_says_one_is_needed():
+    # a fresh interpreter: no Client from other tests can be running there
+    script = textwrap.dedent("""
+        import numpy as np
+        from daskglm.solvers import admm
+        try:
+            admm(np.ones((4, 1)), np.array([0.0, 1.0, 1.0, 0.0]), asynchronous=True)
+        except ValueError as error:
+            print(error)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120, check=True)
+    assert "needs a dask.distributed Client" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """Two worker processes with one thread each; not the default client, so
+    nothing else in the test session runs on it by accident."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster:
+        with distributed.Client(cluster, set_as_default=False) as client:
+            yield client
+
+
+def test_async_admm_converges(logistic_data, cluster_client):
+    X, y, _ = logistic_data
+    Xd, yd, _ = _chunked(X, y, {})
+    reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
+    fit = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0], asynchronous=True,
+               client=cluster_client)
+    assert fit.converged
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+    assert fit.info["n_updates"] == fit.n_iter == len(fit.history)
+    assert sum(record["batch_size"] for record in fit.history) == fit.info["n_results"]
+    assert np.all(np.isfinite(fit.history_array("primal_residual")))
+    assert np.all(np.isfinite(fit.history_array("dual_residual")))
+    assert fit.history[-1]["primal_residual"] <= fit.history[-1]["primal_tol"]
+
+
+def test_async_admm_batches_results_that_arrive_together(logistic_data, cluster_client):
+    X, y, _ = logistic_data
+    Xd, yd, _ = _chunked(X, y, {})
+    reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
+
+    def busy_client(record):
+        # a client busy until the workers have finished every solve queued on them
+        deadline = time.monotonic() + 2.0
+        while any(cluster_client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    fit = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0], asynchronous=True,
+               client=cluster_client, solves_per_thread=2, callback=busy_client)
+    assert fit.converged
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+    # each z-update absorbed every result that had arrived: fewer updates than results
+    assert fit.info["n_updates"] < fit.info["n_results"], fit.info
+    assert max(record["batch_size"] for record in fit.history) > 1
+
+
+def test_async_admm_poisson_offset_weights(poisson_data, cluster_client):
+    X, y, options = poisson_data
+    Xd, yd, chunked = _chunked(X, y, options)
+    reference = newton(X, y, Poisson(), ElasticNet(0.03, 0.4), tol=1e-11, unpenalized=[0],
+                       **options)
+    fit = admm(Xd, yd, Poisson(), ElasticNet(0.03, 0.4), tol=1e-7, unpenalized=[0],
+               asynchronous=True, batched=False, client=cluster_client, **chunked)
+    assert fit.converged
+    assert fit.info["n_updates"] == fit.info["n_results"]   # unbatched: one result per update
+    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+
+
+def test_sync_admm_on_a_client_matches_threads(logistic_data, cluster_client):
+    X, y, _ = logistic_data
+    Xd, yd, _ = _chunked(X, y, {})
+    threaded = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0])
+    on_client = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0],
+                     client=cluster_client)
+    assert on_client.n_iter == threaded.n_iter
+    np.testing.assert_allclose(on_client.coef, threaded.coef, rtol=1e-10, atol=1e-12)
