@@ -91,9 +91,12 @@ class ChunkedData:
                  domain_error=None, persist="auto"):
         arrays = self._validate_shapes(X, y, offset, weights)
         self.is_dask = any(isinstance(a, da.Array) for a in arrays if a is not None)
+        #: whether dask data are held in memory across passes (else streamed)
+        self.persisted = False
         if self.is_dask:
             arrays = self._align_chunks(*arrays)
-            if _should_persist(persist, arrays):
+            self.persisted = _should_persist(persist, arrays)
+            if self.persisted:
                 arrays = dask.persist(*arrays)
         self.X, self.y, self.offset, self.weights = arrays
         self.n_rows, self.n_cols = self.X.shape

@@ -27,7 +27,7 @@ def make_glm_data(family, n=100_000, p=6, seed=0, intercept=True):
 def _shared_cluster_client():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         with distributed.Client(cluster, set_as_default=False) as client:
             yield client
 

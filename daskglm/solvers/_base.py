@@ -172,7 +172,7 @@ class Trace:
             history=self.history,
             message=message,
             solver=self.name,
-            info={} if info is None else info,
+            info={"persisted": self.problem.objective.data.persisted, **(info or {})},
         )
 
 

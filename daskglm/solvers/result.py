@@ -34,8 +34,10 @@ class SolverResult:
     solver : str
         The solver's registry name.
     info : dict
-        Solver-specific extras (e.g. ``"hessian"``: the Fisher Hessian at
-        ``coef`` when the solver computed it there).
+        ``"persisted"``: whether dask data were held in memory (else streamed
+        from their source every pass); solver-specific extras (e.g.
+        ``"hessian"``: the Fisher Hessian at ``coef`` when the solver
+        computed it there).
     """
 
     coef: np.ndarray
