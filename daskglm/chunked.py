@@ -25,6 +25,8 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
+from ._client import current_client
+
 __all__ = ["ChunkedData", "DataStats"]
 
 _N_CHECKS = 7  # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain
@@ -345,11 +347,9 @@ def _should_persist(persist, arrays) -> bool:
 
 
 def _available_memory() -> float:
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    """Memory the data may use: the workers' limits with a client, else free RAM."""
+    client = current_client()
+    if client is None:
         import psutil
 
         return float(psutil.virtual_memory().available)

@@ -13,7 +13,7 @@ from dask.delayed import Delayed
 from ..families import Logistic
 from ._admm_local import LocalSettings, consensus_step
 from ._base import Trace, setup
-from ._client import distributed_client
+from .._client import distributed_client
 from ._quadratic import minimise_quadratic
 from ._registry import register_solver
 
@@ -108,7 +108,7 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
     client : distributed.Client, optional
         The client to run on. Asynchronously it is required: without one
         ``distributed.get_client()`` is asked (see
-        :func:`daskglm.solvers._client.distributed_client`), and with none
+        :func:`daskglm._client.distributed_client`), and with none
         running a ``ValueError`` says a Client is needed. Synchronously the
         rounds run on it instead of dask's default scheduler.
     persist : bool or "auto"

@@ -1,14 +1,15 @@
-"""The one place solvers find a ``dask.distributed`` Client.
+"""The one place daskglm finds a ``dask.distributed`` Client.
 
 A solver that needs a cluster (asynchronous ADMM) takes the client its
 caller passed, or else the one ``distributed.get_client()`` finds (the
-client made current or default by the user). Nothing else in the solvers
-looks for a client, and nothing changes dask's configuration.
+client made current or default by the user); the choice between persisting
+and streaming asks whether there is one, to size the workers' memory.
+Nothing else looks for a client, and nothing changes dask's configuration.
 """
 
 from __future__ import annotations
 
-__all__ = ["distributed_client"]
+__all__ = ["distributed_client", "current_client"]
 
 
 def distributed_client(client, purpose):
@@ -43,3 +44,15 @@ def distributed_client(client, purpose):
             f"{purpose} needs a dask.distributed Client and none is running: start one "
             "(e.g. distributed.Client(distributed.LocalCluster())) or pass client="
         ) from exc
+
+
+def current_client():
+    """The current ``distributed`` Client, or None when there is none."""
+    try:
+        from distributed import get_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return None
+    try:
+        return get_client()
+    except ValueError:
+        return None
