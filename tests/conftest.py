@@ -1,7 +1,10 @@
 """Shared fixtures: seeded synthetic GLM data at realistic sizes."""
 
+import dask
+import dask.array as da
 import numpy as np
 import pytest
+from dask.callbacks import Callback
 
 import daskglm
 
@@ -38,3 +41,33 @@ def distributed_client(_shared_cluster_client):
     cluster is shared by the session; other tests keep dask's threads)."""
     with _shared_cluster_client.as_current():
         yield _shared_cluster_client
+
+
+def chunked(X, y, options, rows):
+    """X, y and the per-row options (offset, weights, ...) as dask arrays of ``rows`` rows."""
+    arrays = {key: da.from_array(value, chunks=rows) for key, value in options.items()}
+    return da.from_array(X, chunks=(rows, X.shape[1])), da.from_array(y, chunks=rows), arrays
+
+
+def relative_gap(value, reference):
+    return abs(value - reference) / abs(reference)
+
+
+class CountComputes(Callback):
+    """Counts the dask graphs run (on the threaded scheduler) inside its block."""
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+        self._scheduler = dask.config.set(scheduler="threads")
+
+    def __enter__(self):
+        self._scheduler.__enter__()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        self._scheduler.__exit__(*exc)
+
+    def _start(self, dsk):
+        self.count += 1

@@ -9,6 +9,7 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
+from conftest import chunked, relative_gap
 import statsmodels.api as sm
 
 from daskglm import ElasticNet, L1, Logistic, Poisson
@@ -40,25 +41,16 @@ def poisson_data():
     return X, y, {"offset": offset, "weights": weights}
 
 
-def _chunked(X, y, options):
-    chunked = {key: da.from_array(value, chunks=CHUNK) for key, value in options.items()}
-    return da.from_array(X, chunks=(CHUNK, X.shape[1])), da.from_array(y, chunks=CHUNK), chunked
-
-
-def _relative_gap(value, reference):
-    return abs(value - reference) / abs(reference)
-
-
 @pytest.mark.parametrize("family_name", ["logistic", "poisson"])
 @pytest.mark.parametrize("regularizer", [L1(0.01), ElasticNet(0.03, 0.4)], ids=["l1", "enet"])
 def test_sync_admm_reaches_newtons_optimum(family_name, regularizer, request):
     X, y, options = request.getfixturevalue(f"{family_name}_data")
     family = Logistic() if family_name == "logistic" else Poisson()
-    Xd, yd, chunked = _chunked(X, y, options)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
     reference = newton(X, y, family, regularizer, tol=1e-11, unpenalized=[0], **options)
-    fit = admm(Xd, yd, family, regularizer, tol=1e-8, unpenalized=[0], **chunked)
+    fit = admm(Xd, yd, family, regularizer, tol=1e-8, unpenalized=[0], **dask_options)
     assert fit.converged and fit.solver == "admm"
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
     np.testing.assert_allclose(fit.coef, reference.coef, atol=1e-5)
     # the L1 part sets the same coefficients to exactly zero
     np.testing.assert_array_equal(fit.coef == 0.0, np.abs(reference.coef) < 1e-9)
@@ -72,8 +64,8 @@ def test_unpenalized_admm_matches_statsmodels(family_name, request):
     sm_family = sm.families.Binomial() if family_name == "logistic" else sm.families.Poisson()
     reference = sm.GLM(y, X, family=sm_family, offset=options.get("offset"),
                        var_weights=options.get("weights")).fit(tol=1e-12)
-    Xd, yd, chunked = _chunked(X, y, options)
-    fit = admm(Xd, yd, family, tol=1e-8, **chunked)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
+    fit = admm(Xd, yd, family, tol=1e-8, **dask_options)
     np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-4, atol=1e-4)
 
 
@@ -82,12 +74,12 @@ def test_numpy_input_is_one_chunk(logistic_data):
     reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
     fit = admm(X, y, Logistic(), L1(0.01), tol=1e-9, unpenalized=[0])
     assert fit.info["n_chunks"] == 1
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
 
 
 def test_history_holds_residuals_every_round(logistic_data):
     X, y, _ = logistic_data
-    Xd, yd, _ = _chunked(X, y, {})
+    Xd, yd, _ = chunked(X, y, {}, CHUNK)
     fit = admm(Xd, yd, Logistic(), ElasticNet(0.02, 0.5), tol=1e-7, unpenalized=[0])
     assert len(fit.history) == fit.n_iter
     primal, dual = fit.history_array("primal_residual"), fit.history_array("dual_residual")
@@ -116,13 +108,13 @@ def test_history_holds_residuals_every_round(logistic_data):
 
 def test_user_rho_with_residual_balancing_converges(poisson_data):
     X, y, options = poisson_data
-    Xd, yd, chunked = _chunked(X, y, options)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
     reference = newton(X, y, Poisson(), L1(0.01), tol=1e-11, unpenalized=[0], **options)
     fit = admm(Xd, yd, Poisson(), L1(0.01), tol=1e-8, unpenalized=[0], rho=50.0,
-               adaptive_rho=True, **chunked)
+               adaptive_rho=True, **dask_options)
     rho = fit.history_array("rho")
     assert rho[-1] < rho[0]            # balancing moved the far too large rho down
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
 
 
 def test_registered_and_refuses_bad_options(logistic_data):
@@ -168,12 +160,12 @@ def cluster_client():
 
 def test_async_admm_converges(logistic_data, cluster_client):
     X, y, _ = logistic_data
-    Xd, yd, _ = _chunked(X, y, {})
+    Xd, yd, _ = chunked(X, y, {}, CHUNK)
     reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
     fit = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0], asynchronous=True,
                client=cluster_client)
     assert fit.converged
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+    assert relative_gap(fit.objective, reference.objective) <= 1e-4
     assert fit.info["n_updates"] == fit.n_iter == len(fit.history)
     assert sum(record["batch_size"] for record in fit.history) == fit.info["n_results"]
     assert np.all(np.isfinite(fit.history_array("primal_residual")))
@@ -183,7 +175,7 @@ def test_async_admm_converges(logistic_data, cluster_client):
 
 def test_async_admm_batches_results_that_arrive_together(logistic_data, cluster_client):
     X, y, _ = logistic_data
-    Xd, yd, _ = _chunked(X, y, {})
+    Xd, yd, _ = chunked(X, y, {}, CHUNK)
     reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
 
     def busy_client(record):
@@ -195,7 +187,7 @@ def test_async_admm_batches_results_that_arrive_together(logistic_data, cluster_
     fit = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0], asynchronous=True,
                client=cluster_client, solves_per_thread=2, callback=busy_client)
     assert fit.converged
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+    assert relative_gap(fit.objective, reference.objective) <= 1e-4
     # each z-update absorbed every result that had arrived: fewer updates than results
     assert fit.info["n_updates"] < fit.info["n_results"], fit.info
     assert max(record["batch_size"] for record in fit.history) > 1
@@ -203,19 +195,19 @@ def test_async_admm_batches_results_that_arrive_together(logistic_data, cluster_
 
 def test_async_admm_poisson_offset_weights(poisson_data, cluster_client):
     X, y, options = poisson_data
-    Xd, yd, chunked = _chunked(X, y, options)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
     reference = newton(X, y, Poisson(), ElasticNet(0.03, 0.4), tol=1e-11, unpenalized=[0],
                        **options)
     fit = admm(Xd, yd, Poisson(), ElasticNet(0.03, 0.4), tol=1e-7, unpenalized=[0],
-               asynchronous=True, batched=False, client=cluster_client, **chunked)
+               asynchronous=True, batched=False, client=cluster_client, **dask_options)
     assert fit.converged
     assert fit.info["n_updates"] == fit.info["n_results"]   # unbatched: one result per update
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-4
+    assert relative_gap(fit.objective, reference.objective) <= 1e-4
 
 
 def test_sync_admm_on_a_client_matches_threads(logistic_data, cluster_client):
     X, y, _ = logistic_data
-    Xd, yd, _ = _chunked(X, y, {})
+    Xd, yd, _ = chunked(X, y, {}, CHUNK)
     threaded = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0])
     on_client = admm(Xd, yd, Logistic(), L1(0.01), tol=1e-7, unpenalized=[0],
                      client=cluster_client)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import patsy
 import pytest
-from dask.callbacks import Callback
+from conftest import CountComputes
 
 from daskglm.formula import _learn_partition, learn_formula
 from daskglm.transforms import Center, Standardize
@@ -37,27 +37,6 @@ FORMULAS = [
     "y ~ center(x) + standardize(z) + g:x + I(x ** 2) - 1",
     "np.log1p(y) ~ C(g, Sum) * b + scale(z, ddof=1)",
 ]
-
-
-class CountComputes(Callback):
-    """Counts graphs run, on the threaded scheduler (also when another test
-    made a distributed client the default)."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-        self._scheduler = dask.config.set(scheduler="threads")
-
-    def __enter__(self):
-        self._scheduler.__enter__()
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        self._scheduler.__exit__(*exc)
-
-    def _start(self, dsk):
-        self.count += 1
 
 
 @pytest.mark.parametrize("formula", FORMULAS)

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from dask.callbacks import Callback
+from conftest import CountComputes
 from glm_reference import CASES, case_reference, frame, partitioned
 
 import daskglm
@@ -15,27 +15,6 @@ from daskglm import results as results_module
 
 RESIDUALS = ("fittedvalues", "resid_response", "resid_pearson", "resid_deviance",
              "resid_working")
-
-
-class CountComputes(Callback):
-    """Counts graphs run, on the threaded scheduler (also when another test
-    made a distributed client the default)."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-        self._scheduler = dask.config.set(scheduler="threads")
-
-    def __enter__(self):
-        self._scheduler.__enter__()
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        self._scheduler.__exit__(*exc)
-
-    def _start(self, dsk):
-        self.count += 1
 
 
 @pytest.fixture(scope="module")

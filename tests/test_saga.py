@@ -6,6 +6,7 @@ import warnings
 import dask.array as da
 import numpy as np
 import pytest
+from conftest import chunked, relative_gap
 import scipy.sparse as sp
 import statsmodels.api as sm
 
@@ -50,25 +51,16 @@ def sparse_logistic_data():
     return X, y
 
 
-def _chunked(X, y, options, chunk=CHUNK):
-    chunked = {key: da.from_array(value, chunks=chunk) for key, value in options.items()}
-    return da.from_array(X, chunks=(chunk, X.shape[1])), da.from_array(y, chunks=chunk), chunked
-
-
-def _relative_gap(value, reference):
-    return abs(value - reference) / abs(reference)
-
-
 @pytest.mark.parametrize("family_name", ["logistic", "poisson"])
 @pytest.mark.parametrize("regularizer", [L1(0.01), ElasticNet(0.03, 0.4)], ids=["l1", "enet"])
 def test_saga_reaches_newtons_optimum(family_name, regularizer, request):
     X, y, options = request.getfixturevalue(f"{family_name}_data")
     family = Logistic() if family_name == "logistic" else Poisson()
-    Xd, yd, chunked = _chunked(X, y, options)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
     reference = newton(X, y, family, regularizer, tol=1e-11, unpenalized=[0], **options)
-    fit = saga(Xd, yd, family, regularizer, tol=1e-8, unpenalized=[0], **chunked)
+    fit = saga(Xd, yd, family, regularizer, tol=1e-8, unpenalized=[0], **dask_options)
     assert fit.converged and fit.solver == "saga"
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
     np.testing.assert_allclose(fit.coef, reference.coef, atol=1e-5)
     assert fit.coef[0] != 0.0  # the unpenalized intercept
     # history: one record per epoch, with the KKT residual the rule stops on
@@ -83,8 +75,8 @@ def test_unpenalized_saga_matches_statsmodels(family_name, request):
     sm_family = sm.families.Binomial() if family_name == "logistic" else sm.families.Poisson()
     reference = sm.GLM(y, X, family=sm_family, offset=options.get("offset"),
                        var_weights=options.get("weights")).fit(tol=1e-12)
-    Xd, yd, chunked = _chunked(X, y, options)
-    fit = saga(Xd, yd, family, tol=1e-8, **chunked)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
+    fit = saga(Xd, yd, family, tol=1e-8, **dask_options)
     np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-4, atol=1e-4)
 
 
@@ -93,7 +85,7 @@ def test_normal_lasso_matches_newton():
     y = X @ coef + rng.standard_normal(N_ROWS)
     reference = newton(X, y, Normal(), L1(0.05), tol=1e-11, unpenalized=[0])
     fit = saga(X, y, Normal(), L1(0.05), tol=1e-8, unpenalized=[0])
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
 
 
 @pytest.mark.parametrize("regularizer", [L1(0.005), ElasticNet(0.01, 0.5)], ids=["l1", "enet"])
@@ -123,9 +115,9 @@ def test_scipy_sparse_input_equals_numpy_input(sparse_logistic_data):
 
 def test_same_seed_gives_identical_coefficients(poisson_data):
     X, y, options = poisson_data
-    Xd, yd, chunked = _chunked(X, y, options)
+    Xd, yd, dask_options = chunked(X, y, options, CHUNK)
     runs = [saga(Xd, yd, Poisson(), ElasticNet(0.03, 0.4), tol=1e-6, unpenalized=[0],
-                 seed=seed, shuffle_chunks=True, **chunked) for seed in (11, 11, 12)]
+                 seed=seed, shuffle_chunks=True, **dask_options) for seed in (11, 11, 12)]
     np.testing.assert_array_equal(runs[0].coef, runs[1].coef)
     assert runs[0].n_iter == runs[1].n_iter
     assert not np.array_equal(runs[0].coef, runs[2].coef)   # the seed does matter
@@ -135,9 +127,9 @@ def test_different_chunkings_reach_the_same_optimum(logistic_data):
     X, y, _ = logistic_data
     reference = newton(X, y, Logistic(), L1(0.01), tol=1e-11, unpenalized=[0])
     for chunk in (N_ROWS, 1000, 300):
-        Xd, yd, _ = _chunked(X, y, {}, chunk=chunk)
+        Xd, yd, _ = chunked(X, y, {}, chunk)
         fit = saga(Xd, yd, Logistic(), L1(0.01), tol=1e-8, unpenalized=[0])
-        assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+        assert relative_gap(fit.objective, reference.objective) <= 1e-6
         np.testing.assert_allclose(fit.coef, reference.coef, atol=1e-5)
 
 
@@ -151,7 +143,7 @@ def test_too_large_a_step_is_undone_and_halved(poisson_data):
     assert fit.info["n_rejected"] > 0
     assert fit.info["step_size"] < 5.0
     assert np.any(fit.history_array("rejected") == 1)
-    assert _relative_gap(fit.objective, reference.objective) <= 1e-6
+    assert relative_gap(fit.objective, reference.objective) <= 1e-6
 
 
 def test_refuses_what_it_cannot_do(logistic_data):
