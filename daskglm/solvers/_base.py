@@ -14,6 +14,7 @@ from ..exceptions import ConvergenceWarning
 from ..families import get_family
 from ..objective import Objective
 from ..regularizers import ElasticNet, get_regularizer
+from ._quadratic import minimise_quadratic
 from ._registry import solvers_for
 from .result import SolverResult
 
@@ -59,6 +60,29 @@ class Problem:
 
     def start(self) -> np.ndarray:
         return np.zeros(self.n_features) if self.init is None else self.init.copy()
+
+    def irls_point(self) -> np.ndarray:
+        """``init``, else newton's start: one (penalised) IRLS step from the
+        family's starting mean, else zeros. Costs one pass without ``init``."""
+        if self.init is not None:
+            return self.init.copy()
+        zeros = np.zeros(self.n_features)
+        start = self.objective.irls_start()
+        if start is None:
+            return zeros
+        hessian, rhs = start
+        return minimise_quadratic(hessian, -rhs, zeros, self.penalty, self.penalized)[0]
+
+    def first_evaluation(self):
+        """``(coef, Evaluation)`` where a first-order solver starts: ``init`` or
+        zeros, or the IRLS point when zero leaves the family's mean space (a
+        sqrt or identity link for Poisson, say)."""
+        coef = self.start()
+        evaluation = self.objective.evaluate(coef)
+        if self.init is None and not np.isfinite(evaluation.value):
+            coef = self.irls_point()
+            evaluation = self.objective.evaluate(coef)
+        return coef, evaluation
 
 
 def check_penalty(solver_name, regularizer, handles_nonsmooth):
@@ -161,6 +185,8 @@ class Trace:
     def result(self, coef, *, converged, n_iter, objective, message, info=None,
                warning=ConvergenceWarning) -> SolverResult:
         """The :class:`SolverResult`; warns ``warning`` when not converged."""
+        if converged and not np.isfinite(objective):
+            converged, message = False, f"the objective is {objective} at the answer"
         if not converged:
             warnings.warn(f"{self.name} did not converge: {message}", warning, stacklevel=3)
         return SolverResult(

@@ -14,7 +14,6 @@ from ..families import Logistic
 from ._admm_local import LocalSettings, consensus_step
 from ._base import Trace, setup
 from .._client import distributed_client
-from ._quadratic import minimise_quadratic
 from ._registry import register_solver
 
 __all__ = ["admm"]
@@ -294,7 +293,7 @@ class _ADMMRun:
         data = problem.objective.data
         self.data = data
         self.blocks = data.blocks if data.is_dask else [(data.X, data.y, data.offset, data.weights)]
-        z0 = _starting_point(problem)
+        z0 = problem.irls_point()
         first = problem.objective.evaluate(z0, hessian=options["rho"] == "auto")
         if not np.isfinite(first.value):
             raise FloatingPointError(
@@ -477,19 +476,6 @@ class _AsyncLoop:
         if self.in_flight:
             self.client.cancel(list(self.in_flight))
         self.in_flight.clear()
-
-
-def _starting_point(problem):
-    """``init``, else newton's start: one IRLS step from the family's starting
-    mean (penalised), else zeros."""
-    if problem.init is not None:
-        return problem.init.copy()
-    start = problem.objective.irls_start()
-    zeros = np.zeros(problem.n_features)
-    if start is None:
-        return zeros
-    hessian, rhs = start
-    return minimise_quadratic(hessian, -rhs, zeros, problem.penalty, problem.penalized)[0]
 
 
 def _chunk_futures(client, block):

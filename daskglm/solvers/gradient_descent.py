@@ -51,8 +51,7 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
                     max_iter=max_iter, tol=tol, persist=persist)
     trace = Trace("gradient_descent", problem, callback)
     penalty, mask = problem.penalty, problem.penalized
-    coef = problem.start()
-    first = problem.objective.evaluate(coef)
+    coef, first = problem.first_evaluation()
     total = first.value + problem.penalty_value(coef)
     grad = first.gradient + penalty.gradient(coef, mask)
     metric = diagonal_metric(problem)

@@ -58,8 +58,7 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                     persist=persist)
     trace = Trace("lbfgs", problem, callback)
-    coef0 = problem.start()
-    first = problem.objective.evaluate(coef0)
+    coef0, first = problem.first_evaluation()
     scale = np.sqrt(np.maximum(problem.objective.column_mean_squares, 1e-12))
     cache = {"x": coef0 / scale, "value": first.value, "grad": first.gradient}
     penalty, mask = problem.penalty, problem.penalized

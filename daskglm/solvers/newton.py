@@ -116,15 +116,7 @@ class _NewtonRun:
         return self._result(converged, iteration, message, trial)
 
     def _first_trial(self):
-        problem = self.problem
-        if problem.init is not None:
-            return problem.init.copy()
-        start = problem.objective.irls_start()
-        if start is None:
-            return np.zeros(problem.n_features)
-        hessian, rhs = start
-        zeros = np.zeros(problem.n_features)
-        return minimise_quadratic(hessian, -rhs, zeros, problem.penalty, problem.penalized)[0]
+        return self.problem.irls_point()
 
     def _accept(self, trial, evaluation):
         total = evaluation.value + self.problem.penalty_value(trial)

@@ -61,8 +61,7 @@ class _Fista:
     def __init__(self, problem, trace, accelerated, restart, n_trial_steps):
         self.problem, self.trace = problem, trace
         self.accelerated, self.restart, self.n_trial_steps = accelerated, restart, n_trial_steps
-        coef = problem.start()
-        first = problem.objective.evaluate(coef)
+        coef, first = problem.first_evaluation()
         self.metric = diagonal_metric(problem)
         self.x, self.total = coef, first.value + problem.penalty_value(coef)
         self.x_grad = first.gradient
