@@ -45,6 +45,8 @@ import ast
 import contextlib
 import glob
 import logging
+import os
+import shutil
 import sys
 import time
 import warnings
@@ -380,8 +382,24 @@ def _run_predict(args, stdout, stderr):
                                 exposure=args.exposure)
         frame = data[args.keep].assign(predicted=predicted) if args.keep \
             else predicted.to_frame("predicted")
-        frame.to_parquet(str(output), write_index=False, overwrite=args.overwrite)
+        _write_parquet(frame, output)
     return 0
+
+
+def _write_parquet(frame, output):
+    """Write ``frame`` as the parquet folder ``output``, replacing it only once the
+    whole frame is written (a failure leaves no partial output behind)."""
+    staging = output.with_name(f".{output.name}.partial-{os.getpid()}")
+    try:
+        frame.to_parquet(str(staging), write_index=False)
+        if output.is_dir():
+            shutil.rmtree(output)
+        elif output.exists():
+            output.unlink()
+        staging.rename(output)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
 
 
 def _one_line(error):
