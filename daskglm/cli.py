@@ -262,7 +262,7 @@ def _scheduler(args):
 
     if args.workers is not None:
         with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                      processes=True, dashboard_address=None,
+                                      processes=True, dashboard_address=":0",
                                       silence_logs=logging.ERROR) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
