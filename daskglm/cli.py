@@ -159,6 +159,11 @@ def _positive_float(text):
     return value
 
 
+def _cov_type(text):
+    """statsmodels' spelling: ``HC0``/``HC1`` upper case, the others lower case."""
+    return text.upper() if text.upper().startswith("HC") else text.lower()
+
+
 def _solver_option(text):
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
@@ -190,9 +195,9 @@ def _add_fit_parser(commands):
         description="Fit a GLM given by a patsy formula to data files and print its summary.")
     fit.add_argument("formula", help="patsy formula, e.g. 'claims ~ age + C(region)'")
     fit.add_argument("data", help="parquet or CSV file, folder, or glob")
-    fit.add_argument("--family", default="gaussian", choices=sorted(FAMILIES),
+    fit.add_argument("--family", default="gaussian", type=str.lower, choices=sorted(FAMILIES),
                      help="the response's distribution (default: gaussian)")
-    fit.add_argument("--link", choices=sorted(LINKS),
+    fit.add_argument("--link", type=str.lower, choices=sorted(LINKS),
                      help="link function (default: the family's canonical link)")
     fit.add_argument("--method", default="newton", choices=sorted(SOLVERS),
                      help="solver (default: newton)")
@@ -200,7 +205,7 @@ def _add_fit_parser(commands):
         fit.add_argument(f"--{role}", metavar="COL", help=f"column holding the {role}")
     fit.add_argument("--missing", default="drop", choices=["drop", "raise"],
                      help="drop rows with missing values (default) or refuse them")
-    fit.add_argument("--cov-type", default="nonrobust", choices=list(COV_TYPES),
+    fit.add_argument("--cov-type", default="nonrobust", type=_cov_type, choices=list(COV_TYPES),
                      help="covariance of the estimates (default: nonrobust)")
     fit.add_argument("--groups", metavar="COL", help="cluster labels for --cov-type cluster")
     fit.add_argument("--penalty", choices=["l1", "l2", "elastic_net"],
