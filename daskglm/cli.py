@@ -330,8 +330,32 @@ def _fit_model(args, data):
     if args.cov_type == "cluster":
         if args.groups not in data.columns:
             raise ValueError(f"--groups {args.groups!r} is not a column of the data")
-        cov_kwds = {"groups": data[args.groups]}
+        cov_kwds = {"groups": _column_array(data, args.groups)}
     return model.fit(cov_type=args.cov_type, cov_kwds=cov_kwds, **common)
+
+
+def _column_array(data, column):
+    """One column as a dask array with known chunks, in the rows' order.
+
+    Built from the partitions dask plans for the column itself: on parquet
+    data dask may fuse small files when one column is read, and
+    ``Series.to_dask_array(lengths=True)`` then counts the fused partitions
+    but cuts the unfused ones.
+    """
+    import dask
+    import dask.array as da
+
+    parts = data[column].to_delayed()
+    lengths = dask.compute(*[dask.delayed(len)(part) for part in parts])
+    dtype = data[column].dtype
+    dtype = dtype if isinstance(dtype, np.dtype) and dtype.kind in "biuf" else np.dtype(object)
+    blocks = [da.from_delayed(dask.delayed(_labels)(part, dtype), shape=(n,), dtype=dtype)
+              for part, n in zip(parts, lengths)]
+    return da.concatenate(blocks)
+
+
+def _labels(part, dtype):
+    return part.to_numpy(dtype=dtype)
 
 
 def _render(results, output):
@@ -430,6 +454,14 @@ def _show_warning(stderr):
     return show
 
 
+def _silence_stdout():
+    """Point stdout at devnull, so that flushing it at exit does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv=None) -> int:
     """Run the ``daskglm`` command line with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -452,6 +484,9 @@ def main(argv=None) -> int:
         except KeyboardInterrupt:
             print("daskglm: interrupted", file=stderr)
             return 130
+        except BrokenPipeError:      # the reader went away: `daskglm fit ... | head`
+            _silence_stdout()
+            return 1
         except _USER_ERRORS as error:
             if args.traceback:
                 raise

@@ -156,6 +156,31 @@ def test_penalized_fit_matches_the_python_api(data, capsys, options, penalty):
     assert all(value is None for value in document["bse"].values())
 
 
+def test_cluster_covariance_matches_the_python_api(data, capsys):
+    status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
+                            "--exposure", "years", "--cov-type", "cluster", "--groups", "region",
+                            "--output", "json"], capsys)
+    assert status == 0, err
+    frame = pd.read_parquet(data / "claims")
+    expected = daskglm.glm(FORMULA, frame, family="poisson", exposure="years").fit(
+        cov_type="cluster", cov_kwds={"groups": frame["region"].to_numpy()})
+    got = pd.Series(json.loads(out)["bse"])[expected.params.index]
+    np.testing.assert_allclose(got, expected.bse, rtol=1e-10)
+
+
+def test_workers_run_a_local_cluster(data, tmp_path, capsys):
+    fit_path, out = tmp_path / "fit.json", tmp_path / "predicted.parquet"
+    status, _, err = run(["fit", "claims ~ age + C(vehicle)", data / "claims", "--family",
+                          "poisson", "--save", fit_path, "--workers", "1"], capsys)
+    assert status == 0, err
+    status, _, err = run(["predict", fit_path, data / "new.parquet", "--output", out], capsys)
+    assert status == 0, err
+    new = pd.read_parquet(data / "new.parquet")
+    expected = daskglm.glm("claims ~ age + C(vehicle)", dd.read_parquet(data / "claims"),
+                           family="poisson").fit().predict(new)
+    np.testing.assert_allclose(pd.read_parquet(out)["predicted"], expected, rtol=1e-10)
+
+
 def test_progress_bar_only_when_asked(data, capsys):
     argv = ["fit", "claims ~ age + C(vehicle)", data / "claims", "--family", "poisson"]
     status, _, err = run(argv, capsys)
