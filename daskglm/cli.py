@@ -58,7 +58,6 @@ import patsy
 __all__ = ["main", "build_parser", "read_data"]
 
 _PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
-_CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
 #: Errors that bad arguments or bad data raise: reported in one line.
 _USER_ERRORS = (ValueError, TypeError, OSError, LookupError, RuntimeError,
@@ -73,10 +72,9 @@ def _format_of(name):
         name = name.removesuffix(suffix)
     if name.endswith(_PARQUET_SUFFIXES):
         return "parquet"
-    if name.endswith(".tsv"):
-        return "tsv"
-    if name.endswith((".csv", ".txt")):
-        return "csv"
+    for kind in ("csv", "tsv"):
+        if name.endswith(f".{kind}"):
+            return kind
     return None
 
 
@@ -379,10 +377,9 @@ def _run_fit(args, stdout, stderr):
     with _scheduler(args):
         results = _fit_model(args, data)
         elapsed = time.perf_counter() - start
-        rendered = _render(results, args.output)
+        print(_render(results, args.output).rstrip("\n"), file=stdout, flush=True)
         if args.save is not None:
             save_results(results, args.save)
-    print(rendered.rstrip("\n"), file=stdout)
     if args.progress:
         fit = results.solver_result
         state = "converged" if fit.converged else "did NOT converge"

@@ -298,6 +298,9 @@ def test_read_data_sources(data, tmp_path):
     assert read_data(data / "claims").npartitions == 3
     assert len(read_data(data / "claims" / "part-1.parquet")) == 3_000
     assert len(read_data(data / "claims.csv")) == 9_000
+    _claims(50, seed=4).to_csv(tmp_path / "small.tsv.gz", sep="\t", index=False)
+    read = read_data(tmp_path / "small.tsv.gz").compute()
+    pd.testing.assert_frame_equal(read, _claims(50, seed=4), check_dtype=False)
     (tmp_path / "mixed").mkdir()
     (tmp_path / "mixed" / "a.csv").write_text("x\n1\n")
     (tmp_path / "mixed" / "b.parquet").write_bytes(b"")

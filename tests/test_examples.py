@@ -7,7 +7,6 @@ from pathlib import Path
 
 import dask.dataframe as dd
 import numpy as np
-import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
