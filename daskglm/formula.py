@@ -443,6 +443,13 @@ class FormulaDesign:
         return f"FormulaDesign({self.formula!r}, {len(self.exog_names)} columns)"
 
     @property
+    def recipe(self) -> _Recipe:
+        """The picklable recipe: formula text, namespace and what was learned
+        (read by :mod:`daskglm.saved`; ``FormulaDesign(recipe, [], [])``
+        rebuilds a design that predicts)."""
+        return self._recipe
+
+    @property
     def extras(self) -> dict:
         """Roles (offset, exposure, freq_weights, var_weights) read from data columns."""
         return dict(self._recipe.extras)
