@@ -1,7 +1,7 @@
 """daskglm: generalized linear models on dask, with statsmodels' statistics
 and scikit-learn's manners."""
 
-from . import estimators, links, solvers
+from . import links, solvers
 from .exceptions import ConvergenceWarning, PerfectSeparationWarning
 from .families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
 from .regularizers import L1, L2, ElasticNet
@@ -29,3 +29,12 @@ __all__ = [
     "ConvergenceWarning",
     "PerfectSeparationWarning",
 ]
+
+
+def __getattr__(name):
+    # the estimators load scikit-learn's estimator machinery: only when used
+    if name == "estimators":
+        import importlib
+
+        return importlib.import_module(".estimators", __name__)
+    raise AttributeError(f"module 'daskglm' has no attribute {name!r}")

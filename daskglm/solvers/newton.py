@@ -95,6 +95,7 @@ class _NewtonRun:
         trial, iteration = self._first_trial(), 0
         if self.problem.init is None:
             iteration = 1         # the IRLS start was a pass of its own
+            self.trace.record(iteration, np.nan, trial, kkt_norm=np.nan, step=np.nan)
         message, converged = f"reached max_iter={max_iter}", False
         while iteration < max_iter:
             iteration += 1
