@@ -135,7 +135,7 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
     consensus chunk k last solved against (every ``z_k`` is the previous
     ``z`` in synchronous rounds) and every norm taken in the scaled
     coordinates ``sqrt(rho_scaling) * b``, in which all coefficients share
-    ``rho``:
+    ``rho``::
 
         r = sqrt(sum_k |b_k - z|^2) <= sqrt(N p) abstol + reltol max(|B|_F, sqrt(N) |z|)
         s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N p) abstol + reltol rho |U|_F
