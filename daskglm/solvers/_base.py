@@ -125,7 +125,26 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     objective = Objective(X, y, family, offset=offset, weights=weights, persist=persist)
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
-    return Problem(objective, penalty, _penalized_mask(unpenalized, p), _check_init(init, p))
+    penalized = _penalized_mask(unpenalized, p)
+    _check_enough_rows(objective.data.n_rows, penalty, penalized)
+    return Problem(objective, penalty, penalized, _check_init(init, p))
+
+
+def _check_enough_rows(n_rows, penalty, penalized):
+    """Refuse a single row, and more free coefficients than rows.
+
+    A coefficient is free unless a ridge (L2) part of the penalty applies to
+    it; with more free coefficients than rows the minimiser is not unique.
+    """
+    if n_rows < 2:
+        raise ValueError(f"X has {n_rows} row; a GLM fit needs at least 2 rows")
+    n_free = int(np.count_nonzero(~penalized)) if penalty.l2 > 0 else penalized.size
+    if n_free > n_rows:
+        what = "columns" if n_free == penalized.size else "unpenalized columns"
+        raise ValueError(
+            f"X has more {what} ({n_free}) than rows ({n_rows}): the coefficients of an "
+            "unpenalized fit are not identified; add rows, drop columns, or add an L2 penalty"
+        )
 
 
 class Trace:
