@@ -126,25 +126,19 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
     penalized = _penalized_mask(unpenalized, p)
-    _check_enough_rows(objective.data.n_rows, penalty, penalized)
+    _check_enough_rows(objective.data.n_rows)
     return Problem(objective, penalty, penalized, _check_init(init, p))
 
 
-def _check_enough_rows(n_rows, penalty, penalized):
-    """Refuse a single row, and more free coefficients than rows.
+def _check_enough_rows(n_rows):
+    """Refuse a single row: no GLM is estimable from it.
 
-    A coefficient is free unless a ridge (L2) part of the penalty applies to
-    it; with more free coefficients than rows the minimiser is not unique.
+    More columns than rows is accepted here, as scikit-learn accepts it (the
+    minimiser of an unpenalized fit is then not unique); the statsmodels-style
+    models refuse such a design as rank deficient, naming the columns.
     """
     if n_rows < 2:
-        raise ValueError(f"X has {n_rows} row; a GLM fit needs at least 2 rows")
-    n_free = int(np.count_nonzero(~penalized)) if penalty.l2 > 0 else penalized.size
-    if n_free > n_rows:
-        what = "columns" if n_free == penalized.size else "unpenalized columns"
-        raise ValueError(
-            f"X has more {what} ({n_free}) than rows ({n_rows}): the coefficients of an "
-            "unpenalized fit are not identified; add rows, drop columns, or add an L2 penalty"
-        )
+        raise ValueError(f"X has {n_rows} row ({n_rows} sample); a GLM fit needs at least 2 rows")
 
 
 class Trace:
