@@ -139,3 +139,19 @@ def test_linear_predictors_in_the_thousands_stay_finite(name):
     at_init = objective.evaluate(init, n_gradients=1, hessian=True)
     assert np.isfinite(at_init.values).all() and np.isfinite(at_init.gradients).all()
     assert np.isfinite(at_init.hessian).all()
+
+
+# -- persisting or streaming, chosen by the model ------------------------------------
+def test_model_persist_is_overridable_and_reported():
+    X, y = logistic_data()
+    frame = dd.from_pandas(pd.DataFrame(X[:, 1:], columns=["a", "b", "c"]).assign(y=y),
+                           npartitions=4)
+    model = daskglm.glm("y ~ a + b + c", frame, family="binomial")
+    streamed = model.fit(persist=False)
+    held = model.fit(persist=True)
+    assert streamed.solver_result.info["persisted"] is False
+    assert held.solver_result.info["persisted"] is True
+    assert model.fit().solver_result.info["persisted"] is True      # small data: auto holds it
+    assert streamed.params.to_numpy().tobytes() == held.params.to_numpy().tobytes()
+    with pytest.raises(ValueError, match="persist must be True, False or 'auto'"):
+        model.fit(persist="sometimes")
