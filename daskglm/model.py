@@ -82,8 +82,8 @@ class GLM:
     def _setup(self, design, formula):
         self._raw_design = design
         self.formula = formula
-        self._facts = None
-        self._prepared = {}
+        # cache: the validating pass ("facts") and the design per persist choice
+        self._prepared = {"facts": None, "designs": {}}
         self._lock = threading.Lock()
 
     @classmethod
@@ -139,18 +139,20 @@ class GLM:
         """``(design, facts)``: the design, persisted or not per ``persist`` (see
         :meth:`fit`), and the validating pass; each computed once."""
         with self._lock:
-            if persist not in self._prepared:
+            designs = self._prepared["designs"]
+            if persist not in designs:
                 design = self._raw_design.persisted(persist)
                 family = self.family
-                if self._facts is None:
-                    self._facts = data_facts(
+                if self._prepared["facts"] is None:
+                    self._prepared["facts"] = data_facts(
                         design, in_domain=family.in_domain,
                         domain_error=lambda n, rows: domain_message(family, design.endog_name,
                                                                     n, rows))
+                facts = self._prepared["facts"]
                 if design.exog_names is None or design.intercept is None:
-                    design = _name_columns(design, self._facts)
-                self._prepared[persist] = design, self._facts
-            return self._prepared[persist]
+                    design = _name_columns(design, facts)
+                designs[persist] = design, facts
+            return designs[persist]
 
     # -- fitting -----------------------------------------------------------
     def fit(self, method="newton", max_iter=100, tol=1e-8, cov_type="nonrobust",
