@@ -82,7 +82,8 @@ class GLM:
     def _setup(self, design, formula):
         self._raw_design = design
         self.formula = formula
-        self._prepared = None
+        # cache: the validating pass ("facts") and the design per persist choice
+        self._prepared = {"facts": None, "designs": {}}
         self._lock = threading.Lock()
 
     @classmethod
@@ -134,24 +135,29 @@ class GLM:
         return f"<daskglm.GLM {what}, {self.family!r}>"
 
     # -- preparing the data once -------------------------------------------
-    def _prepare(self):
-        """``(design, facts)``: persisted design and the validating pass, computed once."""
+    def _prepare(self, persist="auto"):
+        """``(design, facts)``: the design, persisted or not per ``persist`` (see
+        :meth:`fit`), and the validating pass; each computed once."""
         with self._lock:
-            if self._prepared is None:
-                design = self._raw_design.persisted("auto")
+            designs = self._prepared["designs"]
+            if persist not in designs:
+                design = self._raw_design.persisted(persist)
                 family = self.family
-                facts = data_facts(
-                    design, in_domain=family.in_domain,
-                    domain_error=lambda n, rows: domain_message(family, design.endog_name, n, rows))
+                if self._prepared["facts"] is None:
+                    self._prepared["facts"] = data_facts(
+                        design, in_domain=family.in_domain,
+                        domain_error=lambda n, rows: domain_message(family, design.endog_name,
+                                                                    n, rows))
+                facts = self._prepared["facts"]
                 if design.exog_names is None or design.intercept is None:
                     design = _name_columns(design, facts)
-                self._prepared = design, facts
-            return self._prepared
+                designs[persist] = design, facts
+            return designs[persist]
 
     # -- fitting -----------------------------------------------------------
     def fit(self, method="newton", max_iter=100, tol=1e-8, cov_type="nonrobust",
             cov_kwds=None, progress=False, start_params=None, callback=None,
-            **solver_options) -> GLMResults:
+            persist="auto", **solver_options) -> GLMResults:
         """Maximum likelihood fit with a registered solver.
 
         Parameters
@@ -179,6 +185,13 @@ class GLM:
             Starting coefficients (the solver's ``init``).
         callback : callable, optional
             Called after every iteration with the solver's record.
+        persist : bool or "auto"
+            Hold the (dask) design in the workers' memory across passes
+            (True), or read it from its source on every pass (False: data
+            larger than memory stream). "auto" persists when the design takes
+            at most half the memory of the workers (of this machine without
+            a distributed client). The result's
+            ``solver_result.info["persisted"]`` says which was done.
         **solver_options
             The solver's own keyword-only options, passed on unchanged.
 
@@ -193,7 +206,7 @@ class GLM:
             invalid data, or an unknown ``cov_type``.
         """
         cov_type, cov_options = _check_cov_type(cov_type, cov_kwds)
-        design, facts = self._prepare()
+        design, facts = self._prepare(persist)
         check_rank(facts.gram, design.exog_names)
         groups = group_codes(cov_options["groups"], design) if cov_type == "cluster" else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
@@ -203,7 +216,7 @@ class GLM:
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
-                        callback=None, **solver_options) -> GLMResults:
+                        callback=None, persist="auto", **solver_options) -> GLMResults:
         """Penalised fit: ``mean weighted nll + alpha (l1_ratio |b|_1 + (1 - l1_ratio)/2 |b|^2)``.
 
         The intercept is never penalized. The results have ``params`` and
@@ -218,13 +231,13 @@ class GLM:
             ``gradient_descent`` only L2).
         alpha, l1_ratio : float, optional
             With a regularizer given by name.
-        max_iter, tol, progress, start_params, callback, **solver_options
+        max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
-        design, facts = self._prepare()
+        design, facts = self._prepare(persist)
         result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, "nonrobust", penalty, tol)
@@ -233,18 +246,22 @@ class GLM:
                callback, solver_options):
         solver = solvers.get_solver(method)
         options = dict(solver_options)
-        if "persist" in inspect.signature(solver).parameters and "persist" not in options:
-            options["persist"] = False       # the design is persisted already
+        if "persist" in options:
+            raise TypeError("pass persist to fit()/fit_regularized(), which persist the design")
+        if "persist" in inspect.signature(solver).parameters:
+            options["persist"] = False       # the design is persisted (or streamed) already
         unpenalized = None if design.intercept is None else [design.intercept]
         if callback is not None and not callable(callback):
             raise TypeError(f"callback must be callable, got {callback!r}")
         with contextlib.ExitStack() as stack:
             bar = stack.enter_context(ProgressBar(max_iter, f"daskglm {_method_name(method)}")) \
                 if progress else None
-            return solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
-                          tol=tol, offset=design.offset, weights=design.weights,
-                          unpenalized=unpenalized, init=start_params,
-                          callback=chain_callbacks(bar, callback), **options)
+            result = solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
+                            tol=tol, offset=design.offset, weights=design.weights,
+                            unpenalized=unpenalized, init=start_params,
+                            callback=chain_callbacks(bar, callback), **options)
+        result.info["persisted"] = design.is_dask and design.X is not self._raw_design.X
+        return result
 
     def _null_model(self, design, facts, tol):
         """``(null_coef, null_mean)`` of statsmodels' intercept-only model."""

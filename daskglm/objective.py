@@ -152,7 +152,7 @@ def _weighted_gram(X, h):
     """X' diag(h) X for h >= 0."""
     if sp.issparse(X):
         return np.asarray((X.T @ X.multiply(h[:, None])).todense())
-    root = np.sqrt(h)
+    root = np.sqrt(np.maximum(h, 0.0))  # negative weights are refused by the same pass
     Xw = X * root[:, None]
     return Xw.T @ Xw
 

@@ -149,7 +149,20 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     objective = Objective(X, y, family, offset=offset, weights=weights, persist=persist)
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
-    return Problem(objective, penalty, _penalized_mask(unpenalized, p), _check_init(init, p))
+    penalized = _penalized_mask(unpenalized, p)
+    _check_enough_rows(objective.data.n_rows)
+    return Problem(objective, penalty, penalized, _check_init(init, p))
+
+
+def _check_enough_rows(n_rows):
+    """Refuse a single row: no GLM is estimable from it.
+
+    More columns than rows is accepted here, as scikit-learn accepts it (the
+    minimiser of an unpenalized fit is then not unique); the statsmodels-style
+    models refuse such a design as rank deficient, naming the columns.
+    """
+    if n_rows < 2:
+        raise ValueError(f"X has {n_rows} row ({n_rows} sample); a GLM fit needs at least 2 rows")
 
 
 class Trace:

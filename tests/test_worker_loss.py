@@ -1,0 +1,84 @@
+"""A worker process killed (SIGKILL) in the middle of a fit: dask recomputes
+the lost chunks from their graph and the fit ends with the coefficients of an
+undisturbed fit, without hanging."""
+
+import os
+import signal
+import threading
+import time
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import daskglm
+from daskglm import solvers
+
+distributed = pytest.importorskip("distributed")
+
+N, P, CHUNK = 60_000, 5, 10_000
+
+
+@pytest.fixture(scope="module")
+def client():
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def graph_data():
+    """Logistic data that exist only as a seeded dask graph (recomputable)."""
+    rng = da.random.default_rng(42)
+    X = rng.normal(size=(N, P), chunks=(CHUNK, P))
+    X = da.concatenate([da.ones((N, 1), chunks=(CHUNK, 1)), X[:, 1:]], axis=1)
+    coef = np.array([0.2, -0.4, 0.7, 0.1, -0.3])
+    prob = 1 / (1 + da.exp(-(X @ coef)))
+    y = (rng.random(size=N, chunks=CHUNK) < prob).astype(float)
+    return X, y
+
+
+class KillAtIteration:
+    """A solver callback that SIGKILLs one worker's process, from a thread,
+    when the fit reaches ``iteration``."""
+
+    def __init__(self, client, iteration=2):
+        self.client, self.iteration = client, iteration
+        self.killed_pid = None
+        self.thread = None
+
+    def __call__(self, record):
+        if record["iteration"] == self.iteration and self.thread is None:
+            pids = self.client.run(os.getpid)
+            self.killed_pid = sorted(pids.values())[0]
+            self.thread = threading.Thread(target=self._kill, daemon=True)
+            self.thread.start()
+            time.sleep(0.05)          # the next pass starts while the worker dies
+
+    def _kill(self):
+        os.kill(self.killed_pid, signal.SIGKILL)
+
+
+CASES = {
+    "newton": {},
+    "lbfgs": {},
+    "admm": {"max_iter": 300, "tol": 1e-6},
+}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fit_survives_a_killed_worker(client, name):
+    solver = solvers.get_solver(name)
+    X, y = graph_data()
+    with client.as_current():
+        undisturbed = solver(X, y, daskglm.Logistic(), **CASES[name])
+        client.wait_for_workers(2, timeout=60)
+        killer = KillAtIteration(client)
+        disturbed = solver(X, y, daskglm.Logistic(), callback=killer, **CASES[name])
+        killer.thread.join(timeout=10)
+        client.wait_for_workers(2, timeout=60)   # the nanny restarts the worker
+    assert killer.killed_pid is not None
+    assert killer.killed_pid not in client.run(os.getpid).values()
+    assert disturbed.converged and undisturbed.converged
+    np.testing.assert_allclose(disturbed.coef, undisturbed.coef, rtol=0, atol=1e-8)
