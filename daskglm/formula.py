@@ -43,6 +43,7 @@ import patsy.builtins
 from patsy import INTERCEPT, EvalEnvironment, ModelDesc, Term
 from patsy.categorical import CategoricalSniffer, guess_categorical
 
+from .fast_design import build_design_block
 from .transforms import MERGEABLE, PATSY_TRANSFORMS, as_2d
 
 __all__ = ["FormulaDesign", "learn_formula", "attach_arrays"]
@@ -514,14 +515,12 @@ def _design_partition(df, recipe, expected):
     if len(rows) == 0:
         block = np.empty((0, width))
     else:
-        lhs, rhs = patsy.build_design_matrices([lhs_info, rhs_info], rows,
-                                               NA_action="raise", dtype=float)
-        extras = [_extra_values(rows, column) for column in recipe.extras.values()]
-        if "exposure" in recipe.extras:
-            index = list(recipe.extras).index("exposure")
-            extras[index] = np.log(extras[index])
-        block = np.column_stack([np.asarray(lhs), np.asarray(rhs), *extras]) \
-            if extras else np.column_stack([np.asarray(lhs), np.asarray(rhs)])
+        block = build_design_block([lhs_info, rhs_info], rows, NA_action="raise",
+                                   n_trailing=len(recipe.extras))
+        first = width - len(recipe.extras)
+        for offset, (role, column) in enumerate(recipe.extras.items()):
+            values = _extra_values(rows, column)
+            block[:, first + offset] = np.log(values) if role == "exposure" else values
     if block.shape[0] != expected:
         raise RuntimeError(
             f"a partition gave {block.shape[0]} complete rows but {expected} were counted "
@@ -538,9 +537,8 @@ def predict_partition(df, recipe, coef, family, which):
     out = np.full(len(df), np.nan)
     rows = df.iloc[np.flatnonzero(complete)]
     if len(rows):
-        (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
-                                             NA_action="raise", dtype=float)
-        eta = np.asarray(rhs) @ coef
+        rhs = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+        eta = rhs @ coef
         if "offset" in recipe.extras:
             eta = eta + _extra_values(rows, recipe.extras["offset"])
         if "exposure" in recipe.extras:
