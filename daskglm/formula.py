@@ -248,6 +248,21 @@ def _has_explicit_levels(value):
         getattr(value, "dtype", None), pd.CategoricalDtype)
 
 
+def _distinct_values(data):
+    """A categorical factor's distinct values, as Python objects for patsy's sniffer.
+
+    A 1-D array or Series is reduced by pandas in its own dtype (converting
+    every row to a Python object first costs more than finding the levels).
+    Values pandas counts as missing are left out: their rows are dropped as
+    missing (:func:`_categorical_missing`), and some of them (``pd.NA``,
+    ``NaT``) are not missing to patsy's sniffer.
+    """
+    if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
+        distinct = pd.unique(data)
+        return np.asarray(distinct[~pd.isna(distinct)], dtype=object)
+    return pd.unique(pd.Series(np.asarray(data, dtype=object).ravel()))
+
+
 def _learn_factor(factor, value):
     """``(_Learned, missing-row mask)`` for one factor's value on one partition."""
     if not guess_categorical(value):
@@ -262,7 +277,7 @@ def _learn_factor(factor, value):
         sniffer.sniff(value)
     else:
         data = value.data if isinstance(value, patsy.categorical._CategoricalBox) else value
-        sniffer.sniff(pd.unique(pd.Series(np.asarray(data, dtype=object).ravel())))
+        sniffer.sniff(_distinct_values(data))
     levels, _ = sniffer.levels_contrast()
     return _Learned("categorical", levels=levels, explicit_levels=explicit), \
         _categorical_missing(value)

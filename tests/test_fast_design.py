@@ -211,3 +211,12 @@ def test_predictions_use_the_same_design():
     np.testing.assert_array_equal(predicted.to_numpy(),
                                   np.asarray(rhs) @ coef + np.log(new["z"].to_numpy()))
     assert predicted.index.equals(new.index)
+
+
+def test_learned_levels_equal_patsys():
+    data = make_frame_with_missing()
+    data["flag"] = data["b"].astype(object)
+    data.loc[[0, 5], "flag"] = None
+    formula = "y ~ C(g) + C(h) + b + C(k) + C(kf) + C(small) + flag"
+    learned = learn_formula(formula, dd.from_pandas(data, npartitions=4, sort=False))
+    assert learned.exog_names == patsy.dmatrix(formula.split("~")[1], data).design_info.column_names
