@@ -52,6 +52,7 @@ from patsy.categorical import _CategoricalBox
 __all__ = ["build_design_block"]
 
 _CATEGORICAL_KINDS = frozenset("biufUO")
+_BLOCK_BYTES = 4 << 20      # rows are combined into columns this many bytes at a time
 
 
 class _Unsupported(Exception):
@@ -117,9 +118,22 @@ def _build_columnwise(design_infos, data, NA_action, n_trailing):
     for info, width in zip(design_infos, widths):
         values = {factor: evaluated[id(factor_info)][0]
                   for factor, factor_info in info.factor_infos.items()}
-        _fill_design(info, values, block[:, start:start + width])
+        target = block[:, start:start + width]
+        for rows in _row_ranges(n_rows, info):
+            _fill_design(info, {factor: value[rows] for factor, value in values.items()},
+                         target[rows])
         start += width
     return block
+
+
+def _row_ranges(n_rows, design_info):
+    """Slices of rows whose widest subterm takes about ``_BLOCK_BYTES``: the
+    products of proto-columns then stay in cache and reuse one allocation
+    instead of page-faulting a fresh row-sized temporary per subterm."""
+    widest = max((subterm.num_columns for subterms in design_info.term_codings.values()
+                  for subterm in subterms), default=1)
+    step = max(512, _BLOCK_BYTES // (8 * widest))
+    return [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
 
 
 def _na_action(NA_action):

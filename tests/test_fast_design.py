@@ -8,6 +8,7 @@ import pandas as pd
 import patsy
 import pytest
 
+from daskglm import fast_design
 from daskglm.fast_design import _build_columnwise, _Unsupported, build_design_block
 from daskglm.formula import _design_partition, learn_formula, predict_partition
 from daskglm.families import Poisson
@@ -99,6 +100,16 @@ def test_columnwise_equals_patsy(formula):
     for part in row_ranges(data) + [data.iloc[::7], data.iloc[:1]]:
         np.testing.assert_array_equal(_build_columnwise(infos, part, "raise", 0),
                                       patsy_block(infos, part))
+
+
+def test_rows_combined_a_range_at_a_time(monkeypatch):
+    monkeypatch.setattr(fast_design, "_BLOCK_BYTES", 1024)      # ranges of 512 rows
+    data = make_frame()
+    for formula in FORMULAS:
+        infos = patsy_infos(formula, data)
+        assert len(fast_design._row_ranges(len(data), infos[1])) == 3
+        np.testing.assert_array_equal(_build_columnwise(infos, data, "raise", 0),
+                                      patsy_block(infos, data))
 
 
 @pytest.mark.parametrize("formula", [
