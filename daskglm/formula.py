@@ -14,7 +14,9 @@ chunked design in three steps:
 3. **Build** (per partition, lazily): the merged knowledge becomes patsy
    ``DesignInfo`` objects (patsy itself lays out the columns, on a one-row
    prototype whose factors report the learned types), and every partition is
-   turned into its block of the design by ``patsy.build_design_matrices``.
+   turned into its block of the design exactly as ``patsy.build_design_matrices``
+   would, by :func:`daskglm.fast_design.build_design_block` (whole columns at
+   a time instead of patsy's per-row loop over categorical values).
 
 Because the number of complete rows of every partition is known after step
 2, the design is a dask array with known chunk sizes without another pass.
@@ -550,7 +552,7 @@ def predict_partition(df, recipe, coef, family, which):
     df = recipe.prepare(df)
     complete = _complete_rows(df, recipe, rhs_only=True)
     out = np.full(len(df), np.nan)
-    rows = df.iloc[np.flatnonzero(complete)]
+    rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     if len(rows):
         rhs = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
         eta = rhs @ coef
