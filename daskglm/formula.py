@@ -14,7 +14,9 @@ chunked design in three steps:
 3. **Build** (per partition, lazily): the merged knowledge becomes patsy
    ``DesignInfo`` objects (patsy itself lays out the columns, on a one-row
    prototype whose factors report the learned types), and every partition is
-   turned into its block of the design by ``patsy.build_design_matrices``.
+   turned into its block of the design exactly as ``patsy.build_design_matrices``
+   would, by :func:`daskglm.fast_design.build_design_block` (whole columns at
+   a time instead of patsy's per-row loop over categorical values).
 
 Because the number of complete rows of every partition is known after step
 2, the design is a dask array with known chunk sizes without another pass.
@@ -43,6 +45,7 @@ import patsy.builtins
 from patsy import INTERCEPT, EvalEnvironment, ModelDesc, Term
 from patsy.categorical import CategoricalSniffer, guess_categorical
 
+from .fast_design import build_design_block
 from .transforms import MERGEABLE, PATSY_TRANSFORMS, as_2d
 
 __all__ = ["FormulaDesign", "learn_formula", "attach_arrays"]
@@ -247,6 +250,21 @@ def _has_explicit_levels(value):
         getattr(value, "dtype", None), pd.CategoricalDtype)
 
 
+def _distinct_values(data):
+    """A categorical factor's distinct values, as Python objects for patsy's sniffer.
+
+    A 1-D array or Series is reduced by pandas in its own dtype (converting
+    every row to a Python object first costs more than finding the levels).
+    Values pandas counts as missing are left out: their rows are dropped as
+    missing (:func:`_categorical_missing`), and some of them (``pd.NA``,
+    ``NaT``) are not missing to patsy's sniffer.
+    """
+    if isinstance(data, (pd.Series, np.ndarray)) and data.ndim == 1:
+        distinct = pd.unique(data)
+        return np.asarray(distinct[~pd.isna(distinct)], dtype=object)
+    return pd.unique(pd.Series(np.asarray(data, dtype=object).ravel()))
+
+
 def _learn_factor(factor, value):
     """``(_Learned, missing-row mask)`` for one factor's value on one partition."""
     if not guess_categorical(value):
@@ -261,7 +279,7 @@ def _learn_factor(factor, value):
         sniffer.sniff(value)
     else:
         data = value.data if isinstance(value, patsy.categorical._CategoricalBox) else value
-        sniffer.sniff(pd.unique(pd.Series(np.asarray(data, dtype=object).ravel())))
+        sniffer.sniff(_distinct_values(data))
     levels, _ = sniffer.levels_contrast()
     return _Learned("categorical", levels=levels, explicit_levels=explicit), \
         _categorical_missing(value)
@@ -521,14 +539,12 @@ def _design_partition(df, recipe, expected):
     if len(rows) == 0:
         block = np.empty((0, width))
     else:
-        lhs, rhs = patsy.build_design_matrices([lhs_info, rhs_info], rows,
-                                               NA_action="raise", dtype=float)
-        extras = [_extra_values(rows, column) for column in recipe.extras.values()]
-        if "exposure" in recipe.extras:
-            index = list(recipe.extras).index("exposure")
-            extras[index] = np.log(extras[index])
-        block = np.column_stack([np.asarray(lhs), np.asarray(rhs), *extras]) \
-            if extras else np.column_stack([np.asarray(lhs), np.asarray(rhs)])
+        block = build_design_block([lhs_info, rhs_info], rows, NA_action="raise",
+                                   n_trailing=len(recipe.extras))
+        first = width - len(recipe.extras)
+        for offset, (role, column) in enumerate(recipe.extras.items()):
+            values = _extra_values(rows, column)
+            block[:, first + offset] = np.log(values) if role == "exposure" else values
     if block.shape[0] != expected:
         raise RuntimeError(
             f"a partition gave {block.shape[0]} complete rows but {expected} were counted "
@@ -543,11 +559,10 @@ def predict_partition(df, recipe, coef, family, which):
     df = recipe.prepare(df)
     complete = _complete_rows(df, recipe, rhs_only=True)
     out = np.full(len(df), np.nan)
-    rows = df.iloc[np.flatnonzero(complete)]
+    rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     if len(rows):
-        (rhs,) = patsy.build_design_matrices([recipe.design_infos()[1]], rows,
-                                             NA_action="raise", dtype=float)
-        eta = np.asarray(rhs) @ coef
+        rhs = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+        eta = rhs @ coef
         if "offset" in recipe.extras:
             eta = eta + _extra_values(rows, recipe.extras["offset"])
         if "exposure" in recipe.extras:
