@@ -59,7 +59,8 @@ def parse_args(argv=None):
     parser.add_argument("--problems", nargs="+", default=DEFAULT_PROBLEMS,
                         help=f"which problems (default: all): {' '.join(DEFAULT_PROBLEMS)}")
     parser.add_argument("--fitters", nargs="+", default=["*"],
-                        help="glob patterns on fitter names, e.g. 'daskglm*' 'glum*'")
+                        help="glob patterns on fitter names, e.g. 'daskglm*' 'glum*'; "
+                             "'dask-ml admm' runs only when named exactly")
     parser.add_argument("--inputs", nargs="+", default=["numpy", "dask"],
                         choices=["numpy", "dask"], help="run our solvers on these inputs")
     parser.add_argument("--max-rows", type=float, default=1e7,
@@ -71,9 +72,10 @@ def parse_args(argv=None):
                         help="time each counted fit up to this many times, keep the fastest")
     parser.add_argument("--repeat-budget", type=float, default=20.0,
                         help="stop repeating a fit once its runs took this many seconds")
-    parser.add_argument("--time-limit", type=float, default=120.0,
+    parser.add_argument("--time-limit", type=float, default=None,
                         help="skip a fit whose time, predicted from the same fitter's earlier "
-                             "fits (linear in rows x coefficients), exceeds this (s)")
+                             "fits (linear in rows x coefficients), exceeds this many seconds "
+                             "(default 60, with --quick 15)")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS/OpenMP threads for in-memory libraries (default: all cores)")
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"),
@@ -81,7 +83,10 @@ def parse_args(argv=None):
     parser.add_argument("--tag", default=None, help="file name stem (default: quick or full)")
     parser.add_argument("--no-plot", action="store_true", help="skip the matplotlib plots")
     parser.add_argument("--list", action="store_true", help="list problems and fitters, exit")
-    return parser.parse_args(argv)
+    options = parser.parse_args(argv)
+    if options.time_limit is None:
+        options.time_limit = 15.0 if options.quick else 60.0
+    return options
 
 
 def select_fitters(patterns, inputs):
@@ -89,6 +94,8 @@ def select_fitters(patterns, inputs):
     chosen, unavailable = [], {}
     for fitter in FITTERS:
         if not any(fnmatch.fnmatch(fitter.name, pattern) for pattern in patterns):
+            continue
+        if fitter.optional and fitter.name not in patterns:
             continue
         if fitter.ours and fitter.input not in inputs:
             continue
