@@ -155,21 +155,38 @@ class Dataset:
         return cls(problem, X, y, design, true_coef)
 
     def dask_arrays(self, chunk_rows, *, features=False):
-        """``(X, y)`` as persisted dask arrays (the design, or the features).
+        """``(X, y)`` as dask arrays already in memory (the design, or the features).
 
-        The chunks are views of the in-memory arrays, so persisting costs no
-        copy; the same arrays are handed to every dask library.
+        Each chunk is a view of the in-memory array placed directly in the
+        graph: what ``persist`` produces, without the copy that persisting a
+        ``da.from_array`` makes. The same arrays go to every dask library.
         """
-        import dask
-        import dask.array as da
-
         key = (int(chunk_rows), bool(features))
         if key not in self._dask_cache:
             source = self.X if features else self.design
-            X = da.from_array(source, chunks=(int(chunk_rows), -1))
-            y = da.from_array(self.y, chunks=(int(chunk_rows),))
-            self._dask_cache[key] = dask.persist(X, y)
+            self._dask_cache[key] = (_in_memory_dask(source, chunk_rows, "X"),
+                                     _in_memory_dask(self.y, chunk_rows, "y"))
         return self._dask_cache[key]
+
+
+def _in_memory_dask(array, chunk_rows, label):
+    """A dask array whose chunks are row slices (views) of ``array``."""
+    import dask.array as da
+    from dask.base import tokenize
+
+    n = array.shape[0]
+    starts = range(0, n, int(chunk_rows))
+    rows = tuple(min(n, start + int(chunk_rows)) - start for start in starts)
+    name = f"bench-{label}-" + tokenize(id(array), array.shape, rows)
+    if array.ndim == 2:
+        graph = {(name, i, 0): array[start:start + size]
+                 for i, (start, size) in enumerate(zip(starts, rows))}
+        chunks = (rows, (array.shape[1],))
+    else:
+        graph = {(name, i): array[start:start + size]
+                 for i, (start, size) in enumerate(zip(starts, rows))}
+        chunks = (rows,)
+    return da.Array(graph, name, chunks=chunks, dtype=array.dtype)
 
 
 def _true_coef(problem, rng):

@@ -149,6 +149,9 @@ class ProblemRun:
         _say(f"\n== {problem.name}: {problem.n_rows:,} x {problem.n_coef} "
              f"({problem.design_nbytes / 2**30:.2f} GiB), generated in "
              f"{time.perf_counter() - started:.1f} s; dask chunks of {self.chunk_rows:,} rows")
+        if any(f.input == "dask" for f in self.fitters):  # made before any timing
+            self.data.dask_arrays(self.chunk_rows)
+            self.data.dask_arrays(self.chunk_rows, features=True)
         ordered = sorted(self.fitters, key=lambda f: f.name != "statsmodels IRLS")
         for fitter in ordered:
             self.records.append(self._run_fitter(fitter))
