@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["plot_sweeps"]
+__all__ = ["plot_sweeps", "main"]
 
 
 def _series(records, group, size_key):
@@ -29,6 +29,7 @@ def _plot_one(series, xlabel, title, path):
 
     fig, ax = plt.subplots(figsize=(8, 5.5))
     markers = "osD^v<>ph*"
+    colors = plt.get_cmap("tab20").colors
     for index, (label, points) in enumerate(sorted(series.items())):
         points.sort()
         sizes = [p[0] for p in points]
@@ -36,7 +37,7 @@ def _plot_one(series, xlabel, title, path):
         ours = points[0][3]
         line, = ax.plot(sizes, seconds, marker=markers[index % len(markers)],
                         linestyle="-" if ours else "--", linewidth=2.2 if ours else 1.2,
-                        label=label)
+                        color=colors[index % len(colors)], label=label)
         missed = [(s, t) for s, t, counts, _ in points if not counts]
         if missed:  # hollow markers: the fit did not reach 1e-6
             ax.plot(*zip(*missed), linestyle="none", marker=markers[index % len(markers)],
@@ -65,3 +66,21 @@ def plot_sweeps(records, out_dir, tag):
             paths.append(_plot_one(series, xlabel, title,
                                    os.path.join(out_dir, f"{tag}_{group}.png")))
     return paths
+
+
+def main(argv=None):
+    """``python -m benchmarks.plots results/full.json``: redraw the plots of a run."""
+    import json
+    import sys
+
+    argv = sys.argv[1:] if argv is None else argv
+    for path in argv:
+        with open(path) as handle:
+            records = json.load(handle)["records"]
+        stem = os.path.splitext(os.path.basename(path))[0]
+        for figure in plot_sweeps(records, os.path.dirname(path) or ".", stem):
+            print(f"wrote {figure}")
+
+
+if __name__ == "__main__":
+    main()

@@ -318,7 +318,7 @@ def make_problems(names, *, quick=False, max_rows=10_000_000):
 
     ``names`` picks from :data:`PROBLEMS` plus ``"rows"`` and ``"cols"``.
     ``quick`` divides every row count by 10 (sweeps: by 100) so that the
-    whole suite takes a minute or two; ``max_rows`` caps the row sweep.
+    whole suite takes a few minutes (about 10 on a busy 2-core machine); ``max_rows`` caps the row sweep.
     """
     problems = []
     for name in names:

@@ -246,7 +246,7 @@ def sweep_markdown(records, group):
         return ""
     size_key = "n_rows" if group == "rows" else "n_features"
     sizes = sorted({r[size_key] for r in rows})
-    labels = list(dict.fromkeys((r["fitter"], r["input"]) for r in rows))
+    labels = list(dict.fromkeys((r["fitter"], r["input"]) for r in rows if r["attempts"]))
     head = "rows" if group == "rows" else "features"
     out = [f"### {group} sweep: time [s] by {head} († = did not reach 1e-6, - = skipped)", "",
            "| fitter | " + " | ".join(f"{s:,}" for s in sizes) + " |",

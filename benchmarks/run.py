@@ -291,8 +291,13 @@ def _say(text):
     print(text, flush=True)
 
 
-def run_suite(problems, fitters, options, unavailable=None):
-    """Run every problem with every fitter; return ``(records, environment)``."""
+def run_suite(problems, fitters, options, unavailable=None, after_problem=None):
+    """Run every problem with every fitter; return ``(records, environment)``.
+
+    ``after_problem(records, environment)``, when given, is called after each
+    problem (the command line writes the tables so far: a run cut short keeps
+    what it measured).
+    """
     threads = set_thread_limits(options.threads)
     environment = report.environment(threads, unavailable or {}, options)
     _say(f"warming up {len(fitters)} fitters ...")
@@ -300,7 +305,9 @@ def run_suite(problems, fitters, options, unavailable=None):
     records, history = [], {}
     for problem in problems:
         records += ProblemRun(problem, fitters, options, history).run()
-    environment["load_after"] = os.getloadavg()
+        environment["load_after"] = os.getloadavg()
+        if after_problem is not None:
+            after_problem(records, environment)
     return records, environment
 
 
@@ -317,8 +324,12 @@ def main(argv=None):
         return 0
     for library, reason in unavailable.items():
         _say(f"skipping {library}: {reason}")
-    records, environment = run_suite(problems, fitters, options, unavailable)
     tag = options.tag or ("quick" if options.quick else "full")
+
+    def write_so_far(records, environment):
+        report.write(records, environment, options.out, tag, plot=False)
+
+    records, environment = run_suite(problems, fitters, options, unavailable, write_so_far)
     paths = report.write(records, environment, options.out, tag, plot=not options.no_plot)
     _say("\n" + report.targets_markdown(records) + "\n\n" + report.headline_markdown(records))
     for path in paths:
