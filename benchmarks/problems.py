@@ -196,7 +196,8 @@ def _true_coef(problem, rng):
     elif problem.n_nonzero is not None:
         coef = np.zeros(p)
         chosen = rng.choice(p, size=problem.n_nonzero, replace=False)
-        coef[chosen] = rng.choice([-1.0, 1.0], problem.n_nonzero) * rng.uniform(0.5, 1.5, problem.n_nonzero)
+        signs = rng.choice([-1.0, 1.0], problem.n_nonzero)
+        coef[chosen] = signs * rng.uniform(0.5, 1.5, problem.n_nonzero)
         coef *= problem.coef_scale
     else:
         coef = rng.normal(0.0, problem.coef_scale, p)
@@ -318,7 +319,8 @@ def make_problems(names, *, quick=False, max_rows=10_000_000):
 
     ``names`` picks from :data:`PROBLEMS` plus ``"rows"`` and ``"cols"``.
     ``quick`` divides every row count by 10 (sweeps: by 100) so that the
-    whole suite takes a few minutes (about 10 on a busy 2-core machine); ``max_rows`` caps the row sweep.
+    whole suite takes a few minutes (about 10 on a busy 2-core machine);
+    ``max_rows`` caps the row sweep.
     """
     problems = []
     for name in names:

@@ -73,7 +73,8 @@ def chosen(record):
 
 def progress_line(fitter, attempt):
     if attempt.get("error"):
-        return f"   {fitter.name:26s} {fitter.input:5s} tol={attempt['tol']}: ERROR {attempt['error']}"
+        return (f"   {fitter.name:26s} {fitter.input:5s} tol={attempt['tol']}: "
+                f"ERROR {attempt['error']}")
     return (f"   {fitter.name:26s} {fitter.input:5s} tol={attempt['tol']!s:14s} "
             f"{attempt['seconds']:8.2f} s  |Δcoef| {attempt['max_dcoef']:.1e}  "
             f"gap {attempt['rel_gap']:.1e}  {'counts' if attempt['counts'] else 'not yet'}  "
@@ -140,7 +141,8 @@ def _environment_markdown(env):
         f"- BLAS/OpenMP threads for in-memory libraries: {env['threads']} (dask tasks of "
         "daskglm limit BLAS to one thread each); dask: local threaded scheduler",
         f"- peak memory: {env['memory_method']}, reported as the peak above the resident "
-        "memory before the fit (the data already in memory), and as a multiple of the design's size",
+        "memory before the fit (the data already in memory), and as a multiple of the "
+        "design's size",
         f"- load average before / after: {_load(env['load_before'])} / "
         f"{_load(env.get('load_after', (np.nan,) * 3))} (a shared machine: timings are noisy); "
         f"fastest of up to {env['repeat']} run(s) per counted fit",
@@ -231,7 +233,8 @@ def _row_markdown(records, record, newton):
     peak = attempt["peak_extra_bytes"]
     notes = "; ".join(w for w in attempt["warnings"][:2])
     return (f"| {_label(record)} | {attempt['tol']} | {attempt['seconds']:.2f} | "
-            f"{attempt['cpu_seconds']:.2f} | {_fmt(ratio, '.2f')} | {_fmt(attempt['max_dcoef'], '.1e')} | "
+            f"{attempt['cpu_seconds']:.2f} | {_fmt(ratio, '.2f')} | "
+            f"{_fmt(attempt['max_dcoef'], '.1e')} | "
             f"{_fmt(attempt['rel_gap'], '.1e')} | {'yes' if attempt['counts'] else 'no'} | "
             f"{_fmt(attempt['n_iter'], 'd')} | {_fmt(attempt['n_passes'], 'd')} | "
             f"{peak / _MiB:.0f} ({peak / record['design_bytes']:.2f}) | "
@@ -322,7 +325,8 @@ def _growth_target(records):
     if 1_000_000 not in rows or max(rows) <= 1_000_000:
         return (text, "not measured (row sweep without 1e6 and a larger size)", "-")
     ratio = rows[max(rows)] / rows[1_000_000]
-    return (text, f"per row at {max(rows):,} / at 1e6 = {ratio:.2f}", "yes" if ratio <= 1.5 else "no")
+    return (text, f"per row at {max(rows):,} / at 1e6 = {ratio:.2f}",
+            "yes" if ratio <= 1.5 else "no")
 
 
 def _memory_target(records, label="logistic"):
