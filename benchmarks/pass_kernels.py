@@ -1,0 +1,300 @@
+"""Where a Newton pass spends its time, and what the alternatives cost.
+
+``python -m benchmarks.pass_kernels [--rows N] [--features P]`` times, on the
+logistic problem (1e6 x 21 by default), with BLAS limited to one thread so
+that the numbers are per core:
+
+1. the pieces of the current per-chunk kernel (``daskglm.objective._evaluate_chunk``):
+   ``X @ b``, the family's derivatives, ``X' g``, and the weighted Gram matrix;
+2. alternatives for ``X' diag(h) X``: the current ``X * sqrt(h)`` copy then
+   ``Xw.T @ Xw`` (numpy dispatches it to ``syrk``), scipy's ``dsyrk`` on the
+   same copy, ``X.T @ (X * h)`` (``gemm``), the copy made in cache-sized row
+   blocks, and a numba kernel that fuses value, gradient and Hessian in one
+   sweep over the rows;
+3. a whole dask pass against the number of chunks (per-task overhead), and
+   what ``chunked._single_threaded_blas`` costs per task;
+4. the numpy-input path (one call) against the same data split in chunks.
+
+It only reads daskglm; it changes nothing. The numbers go to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from numba import njit, prange
+from threadpoolctl import threadpool_limits
+
+from .problems import PROBLEMS
+
+
+def best_of(func, repeat=5):
+    """Fastest of ``repeat`` calls, in seconds."""
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# -- Hessian alternatives ------------------------------------------------------------------
+def gram_sqrt_copy(X, h):
+    Xw = X * np.sqrt(h)[:, None]
+    return Xw.T @ Xw
+
+
+def gram_dsyrk(X, h):
+    from scipy.linalg.blas import dsyrk
+
+    Xw = X * np.sqrt(h)[:, None]
+    upper = dsyrk(1.0, Xw.T, trans=0)  # Xw.T is Fortran-ordered (p, n): no copy
+    return np.triu(upper) + np.triu(upper, 1).T
+
+
+def gram_gemm(X, h):
+    return X.T @ (X * h[:, None])
+
+
+def gram_blocked(X, h, block=8192):
+    """The sqrt-weighted copy made block by block (stays in cache) then syrk."""
+    p = X.shape[1]
+    out = np.zeros((p, p))
+    buffer = np.empty((block, p))
+    for start in range(0, X.shape[0], block):
+        stop = min(X.shape[0], start + block)
+        Xw = buffer[: stop - start]
+        np.multiply(X[start:stop], np.sqrt(h[start:stop])[:, None], out=Xw)
+        out += Xw.T @ Xw
+    return out
+
+
+def fused_blocked_numpy(X, y, coef, block=8192):
+    """Value, gradient and Hessian in one sweep over cache-sized row blocks (numpy + BLAS).
+
+    Every temporary is ``block`` rows long, so it stays in cache between the
+    steps; the Hessian is the syrk of the sqrt-weighted block.
+    """
+    n, p = X.shape
+    value, grad, hess = 0.0, np.zeros(p), np.zeros((p, p))
+    buffer = np.empty((block, p))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        Xb, yb = X[start:stop], y[start:stop]
+        eta = Xb @ coef
+        value += float(np.sum(np.logaddexp(0.0, eta) - yb * eta))
+        mu = 0.5 * (1.0 + np.tanh(0.5 * eta))  # = 1 / (1 + exp(-eta)), without overflow
+        grad += Xb.T @ (mu - yb)
+        Xw = buffer[: stop - start]
+        np.multiply(Xb, np.sqrt(mu * (1.0 - mu))[:, None], out=Xw)
+        hess += Xw.T @ Xw
+    return value, grad, hess
+
+
+@njit(cache=True, nogil=True, fastmath=False)
+def _fused_logistic(X, y, coef):
+    """Value, gradient and upper-triangular X'WX of the logistic nll in one sweep."""
+    n, p = X.shape
+    value = 0.0
+    grad = np.zeros(p)
+    hess = np.zeros((p, p))
+    for i in range(n):
+        eta = 0.0
+        for j in range(p):
+            eta += X[i, j] * coef[j]
+        if eta > 0:
+            value += eta + np.log1p(np.exp(-eta)) - y[i] * eta
+            mu = 1.0 / (1.0 + np.exp(-eta))
+        else:
+            e = np.exp(eta)
+            value += np.log1p(e) - y[i] * eta
+            mu = e / (1.0 + e)
+        r = mu - y[i]
+        w = mu * (1.0 - mu)
+        for j in range(p):
+            xij = X[i, j]
+            grad[j] += r * xij
+            wx = w * xij
+            for k in range(j, p):
+                hess[j, k] += wx * X[i, k]
+    return value, grad, hess
+
+
+@njit(cache=True, nogil=True)
+def _fused_logistic_blocked(X, y, coef, block):
+    """As ``_fused_logistic`` but the Hessian update of a row block goes through np.dot."""
+    n, p = X.shape
+    value = 0.0
+    grad = np.zeros(p)
+    hess = np.zeros((p, p))
+    Xw = np.empty((block, p))
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        m = stop - start
+        for i in range(m):
+            row = start + i
+            eta = 0.0
+            for j in range(p):
+                eta += X[row, j] * coef[j]
+            if eta > 0:
+                value += eta + np.log1p(np.exp(-eta)) - y[row] * eta
+                mu = 1.0 / (1.0 + np.exp(-eta))
+            else:
+                e = np.exp(eta)
+                value += np.log1p(e) - y[row] * eta
+                mu = e / (1.0 + e)
+            r = mu - y[row]
+            s = np.sqrt(mu * (1.0 - mu))
+            for j in range(p):
+                grad[j] += r * X[row, j]
+                Xw[i, j] = s * X[row, j]
+        part = Xw[:m]
+        hess += np.dot(part.T, part)
+    return value, grad, hess
+
+
+@njit(parallel=True, cache=True)
+def _fused_logistic_parallel(X, y, coef, n_parts):
+    n, p = X.shape
+    values = np.zeros(n_parts)
+    grads = np.zeros((n_parts, p))
+    hesses = np.zeros((n_parts, p, p))
+    size = (n + n_parts - 1) // n_parts
+    for part in prange(n_parts):
+        lo, hi = part * size, min(n, (part + 1) * size)
+        v, g, h = _fused_logistic(X[lo:hi], y[lo:hi], coef)
+        values[part], grads[part], hesses[part] = v, g, h
+    return values.sum(), grads.sum(axis=0), hesses.sum(axis=0)
+
+
+# -- sections ---------------------------------------------------------------------------------
+def kernel_pieces(X, y, coef):
+    from daskglm import Logistic
+    from daskglm.objective import _evaluate_chunk, _weighted_gram
+
+    family = Logistic()
+    points = np.ascontiguousarray(coef[:, None])
+    eta = X @ points
+    nll, grad, fisher = family.derivatives(y[:, None], eta)
+    h = fisher[:, 0]
+    rows = [
+        ("whole _evaluate_chunk (value, gradient, Hessian)",
+         lambda: _evaluate_chunk(X, y, None, None, family, points, 1, True)),
+        ("  X @ b", lambda: X @ points),
+        ("  family.derivatives on (n, 1)", lambda: family.derivatives(y[:, None], eta)),
+        ("  X.T @ grad", lambda: X.T @ grad),
+        ("  _weighted_gram (sqrt copy + Xw.T @ Xw)", lambda: _weighted_gram(X, h)),
+        ("  np.where(isfinite(h), h, 0)", lambda: np.where(np.isfinite(h), h, 0.0)),
+    ]
+    print("\n1. the current per-chunk kernel, one thread, whole data as one chunk")
+    for name, func in rows:
+        print(f"   {name:55s} {1e3 * best_of(func):8.1f} ms")
+    return h
+
+
+def gram_alternatives(X, y, coef, h):
+    reference = gram_sqrt_copy(X, h)
+    rows = [
+        ("X * sqrt(h) copy, Xw.T @ Xw (numpy -> syrk)  [current]", lambda: gram_sqrt_copy(X, h)),
+        ("X * sqrt(h) copy, scipy dsyrk", lambda: gram_dsyrk(X, h)),
+        ("X.T @ (X * h) (gemm)", lambda: gram_gemm(X, h)),
+        ("sqrt copy in 8192-row blocks + syrk", lambda: gram_blocked(X, h)),
+        ("sqrt copy in 2048-row blocks + syrk", lambda: gram_blocked(X, h, 2048)),
+    ]
+    print("\n2. X' diag(h) X alternatives (Hessian only), one thread")
+    for name, func in rows:
+        error = np.max(np.abs(func() - reference)) / np.max(np.abs(reference))
+        print(f"   {name:55s} {1e3 * best_of(func):8.1f} ms   rel.err {error:.1e}")
+    fused = [
+        ("numpy, one sweep over 8192-row blocks (all in cache)",
+         lambda: fused_blocked_numpy(X, y, coef)),
+        ("numpy, one sweep over 32768-row blocks",
+         lambda: fused_blocked_numpy(X, y, coef, 32768)),
+        ("numba fused value+grad+Hessian, scalar rows", lambda: _fused_logistic(X, y, coef)),
+        ("numba fused, 2048-row blocks, Hessian by np.dot",
+         lambda: _fused_logistic_blocked(X, y, coef, 2048)),
+    ]
+    _fused_logistic(X[:100], y[:100], coef)
+    _fused_logistic_blocked(X[:100], y[:100], coef, 64)
+    print("   whole pass alternatives (value + gradient + Hessian):")
+    for name, func in fused:
+        hess = func()[2]
+        error = np.max(np.abs(np.triu(hess) - np.triu(reference))) / np.max(np.abs(reference))
+        print(f"   {name:55s} {1e3 * best_of(func):8.1f} ms   rel.err {error:.1e}")
+
+
+def dask_passes(data, coef):
+    import dask
+
+    from daskglm import Logistic
+    from daskglm.objective import Objective
+
+    print("\n3. one dask pass (value, gradient, Hessian) against the number of chunks, "
+          "threaded scheduler, 2 workers")
+    X, y = data.design, data.y
+    numpy_objective = Objective(X, y, Logistic())
+    numpy_objective.evaluate(coef, hessian=True)  # the validating first pass
+    single = best_of(lambda: numpy_objective.evaluate(coef, hessian=True))
+    print(f"   numpy input (one call, BLAS 2 threads)                   {1e3 * single:8.1f} ms")
+    with threadpool_limits(1):
+        one = best_of(lambda: numpy_objective.evaluate(coef, hessian=True))
+    print(f"   numpy input (one call, BLAS 1 thread)                    {1e3 * one:8.1f} ms")
+    for n_chunks in (1, 2, 4, 8, 16, 32, 64, 128):
+        rows = -(-X.shape[0] // n_chunks)
+        Xd, yd = data.dask_arrays(rows)
+        objective = Objective(Xd, yd, Logistic())
+        objective.evaluate(coef, hessian=True)
+        seconds = best_of(lambda: objective.evaluate(coef, hessian=True))
+        print(f"   {n_chunks:4d} chunks of {rows:8,d} rows                            "
+              f"{1e3 * seconds:8.1f} ms")
+    del dask
+
+
+def blas_limit_cost():
+    from daskglm.chunked import _single_threaded_blas
+    from threadpoolctl import ThreadpoolController
+
+    with _single_threaded_blas():
+        pass
+    count = 200
+    start = time.perf_counter()
+    for _ in range(count):
+        with _single_threaded_blas():
+            pass
+    per = (time.perf_counter() - start) / count
+    controller = ThreadpoolController()
+    start = time.perf_counter()
+    for _ in range(count):
+        controller.limit(limits=1, user_api="blas").restore_original_limits()
+    raw = (time.perf_counter() - start) / count
+    print("\n4. the BLAS limit around each task")
+    print(f"   _single_threaded_blas enter+exit (no other task inside) {1e6 * per:8.0f} µs")
+    print(f"   ThreadpoolController.limit + restore                     {1e6 * raw:8.0f} µs")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sections", default="1234")
+    args = parser.parse_args(argv)
+    data = PROBLEMS["logistic"].scaled(n_rows=args.rows).make()
+    X, y = data.design, data.y
+    coef = data.true_coef * 0.9
+    print(f"logistic {X.shape[0]:,} x {X.shape[1]}")
+    with threadpool_limits(1):
+        if "1" in args.sections:
+            h = kernel_pieces(X, y, coef)
+        else:
+            h = (lambda mu: mu * (1 - mu))(1 / (1 + np.exp(-(X @ coef))))
+        if "2" in args.sections:
+            gram_alternatives(X, y, coef, h)
+    if "3" in args.sections:
+        dask_passes(data, coef)
+    if "4" in args.sections:
+        blas_limit_cost()
+
+
+if __name__ == "__main__":
+    main()

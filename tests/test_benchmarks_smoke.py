@@ -1,0 +1,73 @@
+"""The benchmark harness end to end on toy data, with the always-installed peers.
+
+No timings are asserted: only that the harness measures, judges accuracy
+against an independent reference and writes its report.
+"""
+
+import numpy as np
+import pytest
+
+from benchmarks import report
+from benchmarks.peers import FITTERS
+from benchmarks.problems import (Problem, gradient_and_hessian, objective_value,
+                                 reference_newton)
+from benchmarks.run import parse_args, run_suite
+
+PATTERNS = ("daskglm newton", "statsmodels IRLS", "sklearn lbfgs", "sklearn saga")
+
+
+def _fitters():
+    return [f for f in FITTERS if f.name in PATTERNS]
+
+
+def test_objective_matches_statsmodels_loglikelihood():
+    sm = pytest.importorskip("statsmodels.api")
+    data = Problem("logistic", "logistic", 3000, 4, seed=3).make()
+    coef = np.random.default_rng(0).normal(size=data.problem.n_coef)
+    llf = sm.GLM(data.y, data.design, family=sm.families.Binomial()).loglike(coef)
+    assert objective_value(data, coef) == pytest.approx(-llf / data.problem.n_rows, rel=1e-12)
+
+
+def test_reference_newton_reaches_the_optimum():
+    data = Problem("poisson", "poisson", 5000, 3, coef_scale=0.3, seed=4).make()
+    coef, gnorm, _ = reference_newton(data)
+    gradient, _ = gradient_and_hessian(data, coef)
+    assert gnorm <= 1e-12 and np.max(np.abs(gradient)) <= 1e-12
+
+
+def test_score_refuses_an_inaccurate_fit():
+    reference = dict(coef=np.array([1.0, 2.0]), objective=0.5)
+    close = dict(coef=np.array([1.0, 2.0 + 5e-7]), objective=0.5 * (1 + 1e-9))
+    far = dict(coef=np.array([1.0, 2.0 + 5e-6]), objective=0.5 * (1 + 1e-5))
+    assert report.score(close, reference, order=2, accuracy=1e-6)["counts"]
+    assert not report.score(far, reference, order=2, accuracy=1e-6)["counts"]
+    assert not report.score(far, reference, order=1, accuracy=1e-6)["counts"]
+
+
+def test_suite_on_toy_problems_writes_a_report(tmp_path):
+    problems = [
+        Problem("logistic", "logistic", 4000, 5, seed=1),
+        Problem("l1_logistic", "logistic", 4000, 12, l1=1e-2, n_nonzero=3, coef_scale=1.0,
+                seed=2),
+        Problem("rows", "logistic", 2000, 4, intercept=False, seed=5, group="rows"),
+        Problem("rows", "logistic", 6000, 4, intercept=False, seed=5, group="rows"),
+    ]
+    options = parse_args(["--threads", "1", "--out", str(tmp_path)])
+    records, env = run_suite(problems, _fitters(), options)
+
+    by_key = {(r["problem"], r["fitter"], r["input"]): r for r in records}
+    newton = by_key[("logistic_4e3x5", "daskglm newton", "dask")]
+    attempt = report.chosen(newton)
+    assert attempt["counts"] and attempt["max_dcoef"] <= 1e-6
+    assert attempt["n_passes"] >= attempt["n_iter"] >= 1
+    assert newton["reference"]["gradient_norm"] <= 1e-12
+    # statsmodels has no L1 here and lbfgs cannot do it: skipped, with a reason
+    skipped = by_key[("l1_logistic_4e3x12", "sklearn lbfgs", "numpy")]
+    assert skipped["status"] == "skipped" and "L1" in skipped["reason"]
+    saga = report.chosen(by_key[("l1_logistic_4e3x12", "sklearn saga", "numpy")])
+    assert saga["rel_gap"] >= -1e-12  # nothing beats the reference optimum
+
+    paths = report.write(records, env, str(tmp_path), "smoke", plot=True)
+    text = (tmp_path / "smoke.md").read_text()
+    assert "statsmodels IRLS" in text and "### rows sweep" in text
+    assert any(p.endswith("smoke_rows.png") for p in paths)
