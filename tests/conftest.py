@@ -71,3 +71,27 @@ class CountComputes(Callback):
 
     def _start(self, dsk):
         self.count += 1
+
+
+def random_design(n_rows, n_cols, seed, density=1.0):
+    """``(rng, X, coef)``: an intercept column and standard normal features
+    (a share ``1 - density`` of them zeroed), with random coefficients."""
+    rng = np.random.default_rng(seed)
+    features = rng.standard_normal((n_rows, n_cols - 1))
+    if density < 1.0:
+        features *= rng.random(features.shape) < density
+    X = np.column_stack([np.ones(n_rows), features])
+    return rng, X, rng.normal(scale=0.4, size=n_cols)
+
+
+def logistic_and_poisson_data(n_rows, n_cols):
+    """The two problems the ADMM and SAGA tests share: logistic (seed 0),
+    and Poisson with an offset and weights (seed 1)."""
+    rng, X, coef = random_design(n_rows, n_cols, 0)
+    y = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
+    logistic = (X, y, {})
+    rng, X, coef = random_design(n_rows, n_cols, 1)
+    offset = rng.normal(scale=0.2, size=n_rows)
+    weights = rng.uniform(0.2, 2.0, size=n_rows)
+    y = rng.poisson(np.exp(X @ coef + offset)).astype(float)
+    return logistic, (X, y, {"offset": offset, "weights": weights})

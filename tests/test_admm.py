@@ -9,7 +9,7 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import chunked, relative_gap
+from conftest import chunked, logistic_and_poisson_data, relative_gap
 import statsmodels.api as sm
 
 from daskglm import ElasticNet, L1, Logistic, Poisson
@@ -18,27 +18,19 @@ from daskglm.solvers import SOLVERS, admm, newton
 N_ROWS, N_COLS, CHUNK = 4000, 6, 1000
 
 
-def _design(seed):
-    rng = np.random.default_rng(seed)
-    X = np.column_stack([np.ones(N_ROWS), rng.standard_normal((N_ROWS, N_COLS - 1))])
-    coef = rng.normal(scale=0.4, size=N_COLS)
-    return rng, X, coef
+@pytest.fixture(scope="module")
+def problems():
+    return logistic_and_poisson_data(N_ROWS, N_COLS)
 
 
 @pytest.fixture(scope="module")
-def logistic_data():
-    rng, X, coef = _design(0)
-    y = (rng.random(N_ROWS) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
-    return X, y, {}
+def logistic_data(problems):
+    return problems[0]
 
 
 @pytest.fixture(scope="module")
-def poisson_data():
-    rng, X, coef = _design(1)
-    offset = rng.normal(scale=0.2, size=N_ROWS)
-    weights = rng.uniform(0.2, 2.0, size=N_ROWS)
-    y = rng.poisson(np.exp(X @ coef + offset)).astype(float)
-    return X, y, {"offset": offset, "weights": weights}
+def poisson_data(problems):
+    return problems[1]
 
 
 @pytest.mark.parametrize("family_name", ["logistic", "poisson"])

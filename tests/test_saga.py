@@ -6,7 +6,7 @@ import warnings
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import chunked, relative_gap
+from conftest import chunked, logistic_and_poisson_data, random_design, relative_gap
 import scipy.sparse as sp
 import statsmodels.api as sm
 
@@ -18,35 +18,24 @@ from daskglm.solvers._saga_kernels import repeat_prox
 N_ROWS, N_COLS, CHUNK = 3000, 6, 750
 
 
-def _design(seed, density=1.0):
-    rng = np.random.default_rng(seed)
-    features = rng.standard_normal((N_ROWS, N_COLS - 1))
-    if density < 1.0:
-        features *= rng.random(features.shape) < density
-    X = np.column_stack([np.ones(N_ROWS), features])
-    coef = rng.normal(scale=0.4, size=N_COLS)
-    return rng, X, coef
+@pytest.fixture(scope="module")
+def problems():
+    return logistic_and_poisson_data(N_ROWS, N_COLS)
 
 
 @pytest.fixture(scope="module")
-def logistic_data():
-    rng, X, coef = _design(0)
-    y = (rng.random(N_ROWS) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
-    return X, y, {}
+def logistic_data(problems):
+    return problems[0]
 
 
 @pytest.fixture(scope="module")
-def poisson_data():
-    rng, X, coef = _design(1)
-    offset = rng.normal(scale=0.2, size=N_ROWS)
-    weights = rng.uniform(0.2, 2.0, size=N_ROWS)
-    y = rng.poisson(np.exp(X @ coef + offset)).astype(float)
-    return X, y, {"offset": offset, "weights": weights}
+def poisson_data(problems):
+    return problems[1]
 
 
 @pytest.fixture(scope="module")
 def sparse_logistic_data():
-    rng, X, coef = _design(2, density=0.2)
+    rng, X, coef = random_design(N_ROWS, N_COLS, 2, density=0.2)
     y = (rng.random(N_ROWS) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
     return X, y
 
@@ -81,7 +70,7 @@ def test_unpenalized_saga_matches_statsmodels(family_name, request):
 
 
 def test_normal_lasso_matches_newton():
-    rng, X, coef = _design(3)
+    rng, X, coef = random_design(N_ROWS, N_COLS, 3)
     y = X @ coef + rng.standard_normal(N_ROWS)
     reference = newton(X, y, Normal(), L1(0.05), tol=1e-11, unpenalized=[0])
     fit = saga(X, y, Normal(), L1(0.05), tol=1e-8, unpenalized=[0])
