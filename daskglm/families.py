@@ -115,6 +115,10 @@ class Family:
     def _canonical_nll(self, y, eta):
         raise NotImplementedError
 
+    def _canonical_mean_and_nll(self, y, eta):
+        """``(mu, nll)`` for the canonical link; families share work here."""
+        return self.link.inverse(eta), self._canonical_nll(y, eta)
+
     # -- derived quantities ------------------------------------------------
     def mean(self, eta):
         """The mean ``mu = g^{-1}(eta)``."""
@@ -166,12 +170,12 @@ class Family:
         The weight is ``None`` when ``hessian`` is False.
         """
         with np.errstate(all="ignore"):
-            mu = self.link.inverse(eta)
             if self.is_canonical:
-                nll = self._canonical_nll(y, eta)
+                mu, nll = self._canonical_mean_and_nll(y, eta)
                 grad = mu - y
                 weight = self.variance(mu) if hessian else None
                 return nll, grad, weight
+            mu = self.link.inverse(eta)
             nll = self._nll(y, eta, mu)
             log_dmu = self.link.log_inverse_deriv(eta)
             log_var = self._log_variance(eta, mu)
@@ -240,6 +244,13 @@ class Logistic(Family):
 
     def _canonical_nll(self, y, eta):
         return np.logaddexp(0.0, eta) - y * eta
+
+    def _canonical_mean_and_nll(self, y, eta):
+        # one exponential serves both: t = exp(-|eta|),
+        # mu = 1 / (1 + t) or t / (1 + t), log(1 + e^eta) = max(eta, 0) + log1p(t)
+        t = np.exp(-np.abs(eta))
+        mu = np.where(eta >= 0, 1.0, t) / (1.0 + t)
+        return mu, np.maximum(eta, 0.0) + np.log1p(t) - y * eta
 
     def _nll(self, y, eta, mu):
         log_mu = self.link.log_inverse(eta)
@@ -329,6 +340,10 @@ class Poisson(Family):
 
     def _canonical_nll(self, y, eta):
         return np.exp(eta) - y * eta
+
+    def _canonical_mean_and_nll(self, y, eta):
+        mu = np.exp(eta)
+        return mu, mu - y * eta
 
     def _nll(self, y, eta, mu):
         log_mu = self.link.log_inverse(eta) if isinstance(self.link, L.Log) else np.log(mu)
