@@ -73,7 +73,9 @@ def test_reaches_statsmodels_mle_on_real_data(real_data, solver):
     # in memory: thousands of first-order passes over 6,366 rows would time
     # the scheduler, not the solver (chunked input is covered above)
     family, X, y, reference = real_data
-    tol = 1e-8 if solver in SECOND_ORDER else 1e-6
+    # lbfgs's line search works on objective values, which stop resolving
+    # progress near a gradient of 1e-8 on randhie; 1e-7 gives 2e-7 accuracy
+    tol = {"newton": 1e-8, "lbfgs": 1e-7}.get(solver, 1e-6)
     fit = solvers.get_solver(solver)(X, y, family, tol=tol, max_iter=20_000)
     tolerance = ALL_SOLVERS[solver]
     np.testing.assert_allclose(fit.coef, reference, rtol=tolerance, atol=tolerance)

@@ -12,8 +12,8 @@ from ._registry import register_solver
 __all__ = ["lbfgs"]
 
 
-class _Stop(Exception):
-    pass
+# Fresh starts allowed when scipy's line search stalls above tol.
+_RESTARTS = 3
 
 
 @register_solver("lbfgs", nonsmooth=False)
@@ -50,9 +50,10 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
     Notes
     -----
     scipy's own tests on the objective's decrease are switched off (they stop
-    at rounding level, well before the gradient rule); when its line search
-    fails at machine precision the result reports ``converged=False`` unless
-    the gradient rule holds.
+    at rounding level, well before the gradient rule). When its line search
+    stalls at machine precision, L-BFGS starts again from that point with an
+    empty memory (at most 3 times); if the gradient rule still does not hold
+    the result reports ``converged=False``.
     """
     problem = setup(lbfgs, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
@@ -93,11 +94,18 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
         trace.record(0, value0, coef0, kkt_norm=float(np.max(np.abs(grad0 * scale))))
         return trace.result(coef0, converged=True, n_iter=0, objective=value0,
                             message="the starting point meets tol")
-    found = scipy.optimize.minimize(
-        fun, cache["x"], jac=True, method="L-BFGS-B", callback=after_iteration,
-        options={"maxiter": max_iter, "maxcor": memory, "gtol": 0.0,
-                 "ftol": 0.0, "maxfun": 20 * max_iter},
-    )
+    x = cache["x"]
+    for _ in range(1 + _RESTARTS):
+        found = scipy.optimize.minimize(
+            fun, x, jac=True, method="L-BFGS-B", callback=after_iteration,
+            options={"maxiter": max_iter - state["iteration"], "maxcor": memory, "gtol": 0.0,
+                     "ftol": 0.0, "maxfun": 20 * max_iter},
+        )
+        x = found.x
+        if state["converged"] or state["iteration"] >= max_iter:
+            break
+        # scipy's line search found no decrease at rounding level; its
+        # curvature pairs are then stale: start again, fresh, from here
     coef = found.x / scale
     value, grad = fun(found.x)
     kkt = float(np.max(np.abs(grad * scale)))
