@@ -278,7 +278,7 @@ class GLM:
                  use_correction=True):
         null_coef, null_mean = self._null_model(design, facts, tol)
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
-                                     null_mean=null_mean, groups=groups)
+                                     null_mean=null_mean, groups=groups, cov_type=cov_type)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
                           sum_freq_weights=facts.sum_freq_weights, use_correction=use_correction)

@@ -26,7 +26,7 @@ from scipy import stats
 
 from .families import Normal
 from .links import Identity
-from .objective import _weighted_gram
+from .objective import _in_row_blocks, _weighted_gram
 
 __all__ = ["GLMResults", "statistics_pass"]
 
@@ -48,13 +48,17 @@ class FitStatistics:
     null_rss: float
     null_llf_unit_scale: float
     information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
-    meat: np.ndarray              # sum over rows of score_i score_i' (HC0's meat)
+    meat: np.ndarray | None       # sum over rows of score_i score_i' (HC0's meat), if asked
     observed_information: np.ndarray  # X' diag(fw * vw * d2 nll / d eta2) X
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
 
 
-def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean,
-                      observed, n_groups):
+def _statistics_chunk(*args):
+    return _in_row_blocks(_statistics_rows, *args)
+
+
+def _statistics_rows(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean,
+                     meat, observed, n_groups):
     X, fw, vw = layout.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
@@ -82,8 +86,9 @@ def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef
             iw @ np.square(y - null_mu),
             fw @ family.loglike_obs(y, null_mu, vw, 1.0),
         ]
-    parts = [np.asarray(sums, dtype=float), _weighted_gram(X, iw * fisher).ravel(),
-             _weighted_gram(X, meat_weight).ravel()]
+    parts = [np.asarray(sums, dtype=float), _weighted_gram(X, iw * fisher).ravel()]
+    if meat:
+        parts.append(_weighted_gram(X, meat_weight).ravel())
     if observed:  # not a Gram matrix: its weights may be negative
         parts.append((X.T @ (X * (iw * family.observed_weights(y, eta))[:, None])).ravel())
     if n_groups:
@@ -94,7 +99,7 @@ def _statistics_chunk(X_aug, y, offset, weights, layout, family, coef, null_coef
 
 
 def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
-                    groups=None) -> FitStatistics:
+                    groups=None, cov_type="HC0") -> FitStatistics:
     """One pass over ``design`` at ``coef``: every sum the results need.
 
     The null model is ``mu = null_mean`` in every row, or, with an offset,
@@ -103,21 +108,25 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
     is summed too; for a canonical link it is the Fisher information.
     ``groups``, ``(codes, n_groups)`` from :func:`daskglm.design.group_codes`,
     adds each cluster's summed scores (``n_groups x n_features`` numbers).
+    Only what ``cov_type`` needs is summed: the HC meat for ``"HC0"`` and
+    ``"HC1"``, the observed information for a robust covariance.
     """
     codes, n_groups = (None, 0) if groups is None else groups
     X_aug, layout = design.augmented(codes)
     data = design.chunked(X_aug)
-    observed = not family.is_canonical
+    meat = cov_type in ("HC0", "HC1")
+    observed = cov_type != "nonrobust" and not family.is_canonical
     flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
-                           null_coef, null_mean, observed, n_groups)
+                           null_coef, null_mean, meat, observed, n_groups)
     p = design.n_features
-    n_matrices = 3 if observed else 2
-    matrices = flat[_N_SCALARS:_N_SCALARS + n_matrices * p * p].reshape(-1, p, p)
+    n_matrices = 1 + meat + observed
+    matrices = list(flat[_N_SCALARS:_N_SCALARS + n_matrices * p * p].reshape(-1, p, p))
     group_scores = flat[_N_SCALARS + n_matrices * p * p:].reshape(n_groups, p) \
         if n_groups else None
-    return FitStatistics(*map(float, flat[:_N_SCALARS]), information=matrices[0],
-                         meat=matrices[1],
-                         observed_information=matrices[2] if observed else matrices[0],
+    information = matrices.pop(0)
+    return FitStatistics(*map(float, flat[:_N_SCALARS]), information=information,
+                         meat=matrices.pop(0) if meat else None,
+                         observed_information=matrices.pop(0) if observed else information,
                          group_scores=group_scores)
 
 
