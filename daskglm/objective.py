@@ -17,8 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from . import _kernels
 from .chunked import ChunkedData
-from .families import Family, domain_message
+from .families import Family, Logistic, Normal, Poisson, domain_message
 
 __all__ = ["Objective", "Evaluation"]
 
@@ -137,7 +138,7 @@ class Objective:
 
 # A Fisher weight below this is a fitted mean numerically on the boundary
 # (for the logit link, |eta| > 33.7: a probability within 2e-15 of 0 or 1).
-_BOUNDARY_WEIGHT = 10 * np.finfo(float).eps
+_BOUNDARY_WEIGHT = _kernels.BOUNDARY_WEIGHT
 
 
 def _linear_predictor(X, points, offset):
@@ -152,9 +153,7 @@ def _weighted_gram(X, h):
     """X' diag(h) X for h >= 0."""
     if sp.issparse(X):
         return np.asarray((X.T @ X.multiply(h[:, None])).todense())
-    root = np.sqrt(np.maximum(h, 0.0))  # negative weights are refused by the same pass
-    Xw = X * root[:, None]
-    return Xw.T @ Xw
+    return _kernels.weighted_gram(X, h)
 
 
 # Rows per block inside a chunk: a block's row-sized temporaries (eta, the
@@ -178,9 +177,27 @@ def _in_row_blocks(func, X, y, offset, weights, *args):
 
 
 def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
+    code = _kernel_code(family)
+    if hessian and points.shape[1] == 1 and code is not None and not sp.issparse(X):
+        value, grad, n_boundary, gram = _kernels.canonical_pass(
+            X, y, offset, weights, points[:, 0], code)
+        return np.concatenate([[value], grad, [float(n_boundary)], gram.ravel()])
     with np.errstate(all="ignore"):  # trial points may overflow; they come back inf
         return _in_row_blocks(_evaluate_arrays, X, y, offset, weights, family, points,
                               n_gradients, hessian)
+
+
+# Families whose canonical-link math has a fused kernel (exact classes: a
+# subclass may change the math).
+_KERNEL_FAMILIES = {Logistic: "logistic", Poisson: "poisson", Normal: "normal"}
+
+
+def _kernel_code(family):
+    """The fused kernel's number for a canonical family that has one, else None."""
+    name = _KERNEL_FAMILIES.get(type(family))
+    if name is None or not family.is_canonical:
+        return None
+    return _kernels.KERNEL_CODES[name]
 
 
 def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian):

@@ -1,0 +1,93 @@
+"""The numba pass kernels against plain numpy on the same chunk."""
+
+import numpy as np
+import pytest
+
+from daskglm import Logistic, Normal, Poisson
+from daskglm import _kernels
+from daskglm.objective import _evaluate_arrays, _evaluate_chunk, _in_row_blocks, _kernel_code
+
+
+@pytest.mark.parametrize("n_cols", [1, 2, 3, 4, 5, 6, 21, 37])
+@pytest.mark.parametrize("n_rows", [1, 255, 256, 257, 1000])
+def test_weighted_gram_equals_numpy(n_rows, n_cols):
+    rng = np.random.default_rng(n_rows * 100 + n_cols)
+    X = rng.normal(size=(n_rows, n_cols))
+    h = rng.uniform(0, 3, n_rows)
+    expected = X.T @ (X * h[:, None])
+    gram = _kernels.weighted_gram(X, h)
+    np.testing.assert_allclose(gram, expected, rtol=1e-12, atol=1e-12 * np.abs(expected).max())
+    assert np.array_equal(gram, gram.T)
+
+
+def test_weighted_gram_any_memory_order():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(700, 9))
+    h = rng.uniform(0, 1, 700)
+    gram = _kernels.weighted_gram(X, h)
+    np.testing.assert_array_equal(_kernels.weighted_gram(np.asfortranarray(X), h), gram)
+    wide = rng.normal(size=(700, 18))
+    wide[:, ::2] = X
+    np.testing.assert_array_equal(_kernels.weighted_gram(wide[:, ::2], h), gram)
+
+
+def _numpy_pass(X, y, offset, weights, family, coef):
+    with np.errstate(all="ignore"):
+        return _in_row_blocks(_evaluate_arrays, X, y, offset, weights, family,
+                              coef[:, None].copy(), 1, True)
+
+
+def _data(family, rng, n=3001, p=6):
+    X = rng.normal(size=(n, p))
+    if isinstance(family, Logistic):
+        y = rng.integers(0, 2, n).astype(float)
+    elif isinstance(family, Poisson):
+        y = rng.poisson(2.0, n).astype(float)
+    else:
+        y = rng.normal(size=n)
+    return X, y
+
+
+@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+@pytest.mark.parametrize("with_offset_and_weights", [False, True])
+def test_canonical_pass_equals_numpy(family, with_offset_and_weights):
+    rng = np.random.default_rng(7)
+    X, y = _data(family, rng)
+    coef = rng.normal(size=X.shape[1]) * 0.3
+    offset = weights = None
+    if with_offset_and_weights:
+        offset = rng.normal(size=len(y)) * 0.2
+        weights = rng.uniform(0, 2, len(y))
+        weights[:40] = 0.0
+    fused = _evaluate_chunk(X, y, offset, weights, family, coef[:, None].copy(), 1, True)
+    expected = _numpy_pass(X, y, offset, weights, family, coef)
+    np.testing.assert_allclose(fused, expected, rtol=1e-11, atol=1e-11 * np.abs(expected).max())
+
+
+def test_canonical_pass_counts_boundary_rows_and_stays_finite():
+    rng = np.random.default_rng(3)
+    X, y = _data(Logistic(), rng)
+    coef = rng.normal(size=X.shape[1]) * 1e4  # |eta| in the thousands
+    fused = _evaluate_chunk(X, y, None, None, Logistic(), coef[:, None].copy(), 1, True)
+    expected = _numpy_pass(X, y, None, None, Logistic(), coef)
+    assert np.all(np.isfinite(fused))
+    p = X.shape[1]
+    assert fused[p + 1] == expected[p + 1] > 2900  # nearly every row on the boundary
+    np.testing.assert_allclose(fused[0], expected[0], rtol=1e-12)
+
+
+def test_poisson_overflow_gives_an_infinite_value():
+    rng = np.random.default_rng(4)
+    X, y = _data(Poisson(), rng)
+    fused = _evaluate_chunk(X, y, None, None, Poisson(), np.full((X.shape[1], 1), 500.0), 1, True)
+    assert fused[0] == np.inf
+
+
+def test_only_exact_canonical_families_use_the_kernel():
+    class MyLogistic(Logistic):
+        pass
+
+    assert _kernel_code(Logistic()) is not None
+    assert _kernel_code(Poisson(link="sqrt")) is None
+    assert _kernel_code(Logistic(link="probit")) is None
+    assert _kernel_code(MyLogistic()) is None
