@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["weighted_gram", "canonical_pass", "KERNEL_CODES"]
+__all__ = ["weighted_gram", "canonical_pass", "column_checks", "KERNEL_CODES"]
 
 #: Families whose canonical-link row math has a kernel here.
 KERNEL_CODES = {"logistic": 0, "poisson": 1, "normal": 2}
@@ -208,3 +208,24 @@ def canonical_pass(X, y, offset, weights, coef, code):
         _EMPTY if weights is None else weights,
         np.ascontiguousarray(coef, dtype=np.float64), code,
     )
+
+
+@njit(nogil=True, cache=True)
+def _column_checks_kernel(X, weights):
+    n, p = X.shape
+    n_bad = 0
+    col_sq = np.zeros(p)
+    for i in range(n):
+        w = weights[i] if weights.shape[0] else 1.0
+        for j in range(p):
+            x = X[i, j]
+            if not np.isfinite(x):
+                n_bad += 1
+            col_sq[j] += w * x * x
+    return n_bad, col_sq
+
+
+def column_checks(X, weights):
+    """``(number of non-finite entries, sum_i w_i X_ij^2 per column)`` of a dense chunk."""
+    return _column_checks_kernel(np.asarray(X, dtype=np.float64),
+                                 _EMPTY if weights is None else weights)

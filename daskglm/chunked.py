@@ -25,6 +25,7 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
+from . import _kernels
 from ._client import current_client
 
 __all__ = ["ChunkedData", "DataStats"]
@@ -282,19 +283,20 @@ def _chunk_task(func, check, in_domain, limit_blas, X, y, offset, weights, *args
 
 
 def _chunk_checks(X, y, offset, weights, in_domain):
-    values = X.data if sp.issparse(X) else X
-    w = 1.0 if weights is None else weights
     bad_w = 0 if weights is None else np.count_nonzero(~(np.isfinite(weights) & (weights >= 0)))
     with np.errstate(invalid="ignore"):
         bad_domain = 0 if in_domain is None else np.count_nonzero(np.isfinite(y) & ~in_domain(y))
     if sp.issparse(X):
-        col_sq = np.asarray(X.multiply(X).T @ (np.ones(X.shape[0]) * w)).ravel()
+        w = np.ones(X.shape[0]) if weights is None else weights
+        col_sq = np.asarray(X.multiply(X).T @ w).ravel()
+        bad_x = np.count_nonzero(~np.isfinite(X.data))
     else:
-        col_sq = np.square(X).T @ (np.ones(X.shape[0]) * w) if np.ndim(w) == 0 else np.square(X).T @ w
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad_x, col_sq = _kernels.column_checks(X, weights)
     counts = [
-        np.sum(w) if weights is not None else float(X.shape[0]),
+        np.sum(weights) if weights is not None else float(X.shape[0]),
         float(X.shape[0]),
-        np.count_nonzero(~np.isfinite(values)),
+        bad_x,
         np.count_nonzero(~np.isfinite(y)),
         0 if offset is None else np.count_nonzero(~np.isfinite(offset)),
         bad_w,

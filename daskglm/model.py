@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import threading
+import warnings
 
 import dask.array as da
 import dask.dataframe as dd
@@ -30,7 +31,8 @@ from .families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
 from .links import Log
 from .progress import ProgressBar, chain_callbacks
-from .regularizers import get_regularizer
+from .exceptions import ConvergenceWarning
+from .regularizers import ElasticNet, get_regularizer
 from .results import COV_TYPES, GLMResults, statistics_pass
 
 __all__ = ["GLM", "glm"]
@@ -279,6 +281,7 @@ class GLM:
         null_coef, null_mean = self._null_model(design, facts, tol)
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
                                      null_mean=null_mean, groups=groups, cov_type=cov_type)
+        _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
                           sum_freq_weights=facts.sum_freq_weights, use_correction=use_correction)
@@ -442,3 +445,26 @@ def _predict_arrays(exog, params, family, which, offset, exposure):
         eta = eta + (values if transform is None else np.log(values))
     out = _apply_mean(eta, family, which)
     return pd.Series(out, index=index) if is_pandas else out
+
+
+def _check_answer(result, statistics, facts, penalty, intercept, tol):
+    """The optimality residual at the answer, from the statistics pass's scores.
+
+    Stored as ``result.info["kkt_at_answer"]``. A solver that stopped on a
+    *predicted* residual (``newton`` saving its last pass) is held to it: if
+    the residual at the answer exceeds ``tol`` the fit is marked not
+    converged and a ConvergenceWarning says so.
+    """
+    gradient = -statistics.score / facts.sum_weights
+    penalty = ElasticNet(0.0, 0.0) if penalty is None else penalty
+    penalized = np.ones(gradient.shape[0], dtype=bool)
+    if intercept is not None:
+        penalized[intercept] = False
+    kkt = float(np.max(np.abs(penalty.kkt_residual(result.coef, gradient, penalized))))
+    result.info["kkt_at_answer"] = kkt
+    if result.converged and result.info.get("predicted_kkt") is not None and kkt > tol:
+        result.converged = False
+        result.message = (f"{result.message}; but the KKT residual at the answer is "
+                          f"{kkt:.3g} > tol")
+        warnings.warn(f"{result.solver} did not converge: {result.message}",
+                      ConvergenceWarning, stacklevel=4)

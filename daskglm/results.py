@@ -50,6 +50,7 @@ class FitStatistics:
     information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
     meat: np.ndarray | None       # sum over rows of score_i score_i' (HC0's meat), if asked
     observed_information: np.ndarray  # X' diag(fw * vw * d2 nll / d eta2) X
+    score: np.ndarray | None = None   # X' (fw * vw * -d nll / d eta): the summed scores
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
 
 
@@ -86,7 +87,7 @@ def _statistics_rows(X_aug, y, offset, weights, layout, family, coef, null_coef,
             iw @ np.square(y - null_mu),
             fw @ family.loglike_obs(y, null_mu, vw, 1.0),
         ]
-    parts = [np.asarray(sums, dtype=float), _weighted_gram(X, iw * fisher).ravel()]
+    parts = [np.asarray(sums, dtype=float), X.T @ score, _weighted_gram(X, iw * fisher).ravel()]
     if meat:
         parts.append(_weighted_gram(X, meat_weight).ravel())
     if observed:  # not a Gram matrix: its weights may be negative
@@ -119,6 +120,8 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
     flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
                            null_coef, null_mean, meat, observed, n_groups)
     p = design.n_features
+    score, flat = flat[_N_SCALARS:_N_SCALARS + p], np.concatenate(
+        [flat[:_N_SCALARS], flat[_N_SCALARS + p:]])
     n_matrices = 1 + meat + observed
     matrices = list(flat[_N_SCALARS:_N_SCALARS + n_matrices * p * p].reshape(-1, p, p))
     group_scores = flat[_N_SCALARS + n_matrices * p * p:].reshape(n_groups, p) \
@@ -127,7 +130,7 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
     return FitStatistics(*map(float, flat[:_N_SCALARS]), information=information,
                          meat=matrices.pop(0) if meat else None,
                          observed_information=matrices.pop(0) if observed else information,
-                         group_scores=group_scores)
+                         score=score, group_scores=group_scores)
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
