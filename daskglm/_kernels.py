@@ -161,7 +161,7 @@ def _add_moment(XT, r, m, p, out):
 
 
 @njit(nogil=True, cache=True)
-def _canonical_kernel(X, y, offset, weights, coef, code):
+def _canonical_kernel(X, y, offset, weights, coef, code, hessian):
     n, p = X.shape
     XT, WT, H = _buffers(p)
     eta = np.empty(_BLOCK)
@@ -186,27 +186,29 @@ def _canonical_kernel(X, y, offset, weights, coef, code):
             if w > 0 and fisher < BOUNDARY_WEIGHT:
                 n_boundary += 1
         _add_moment(XT, r, m, p, grad)
-        _scale_columns(XT, h, m, p, WT)
-        _accumulate_gram(WT, XT, m, p, H)
+        if hessian:
+            _scale_columns(XT, h, m, p, WT)
+            _accumulate_gram(WT, XT, m, p, H)
     return value, grad, n_boundary, _symmetric(H, p)
 
 
 _EMPTY = np.empty(0)
 
 
-def canonical_pass(X, y, offset, weights, coef, code):
+def canonical_pass(X, y, offset, weights, coef, code, hessian=True):
     """Value, gradient, boundary count and Fisher Hessian at ``coef``, unnormalised.
 
     ``sum_i w_i nll_i``, ``X' (w * (mu - y))``, the number of rows of positive
     weight whose Fisher weight is below :data:`BOUNDARY_WEIGHT`, and
-    ``X' diag(w * V(mu)) X``, for the canonical family numbered ``code``
-    (:data:`KERNEL_CODES`). ``offset`` and ``weights`` may be None.
+    ``X' diag(w * V(mu)) X`` (zeros when ``hessian`` is False), for the
+    canonical family numbered ``code`` (:data:`KERNEL_CODES`). ``offset`` and
+    ``weights`` may be None.
     """
     return _canonical_kernel(
         np.asarray(X, dtype=np.float64), y,
         _EMPTY if offset is None else offset,
         _EMPTY if weights is None else weights,
-        np.ascontiguousarray(coef, dtype=np.float64), code,
+        np.ascontiguousarray(coef, dtype=np.float64), code, bool(hessian),
     )
 
 

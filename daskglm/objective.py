@@ -177,7 +177,7 @@ def _in_row_blocks(func, X, y, offset, weights, *args):
 
 
 def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
-    code = _kernel_code(family)
+    code = kernel_code(family)
     if hessian and points.shape[1] == 1 and code is not None and not sp.issparse(X):
         value, grad, n_boundary, gram = _kernels.canonical_pass(
             X, y, offset, weights, points[:, 0], code)
@@ -192,7 +192,7 @@ def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian)
 _KERNEL_FAMILIES = {Logistic: "logistic", Poisson: "poisson", Normal: "normal"}
 
 
-def _kernel_code(family):
+def kernel_code(family):
     """The fused kernel's number for a canonical family that has one, else None."""
     name = _KERNEL_FAMILIES.get(type(family))
     if name is None or not family.is_canonical:

@@ -5,7 +5,7 @@ import pytest
 
 from daskglm import Logistic, Normal, Poisson
 from daskglm import _kernels
-from daskglm.objective import _evaluate_arrays, _evaluate_chunk, _in_row_blocks, _kernel_code
+from daskglm.objective import _evaluate_arrays, _evaluate_chunk, _in_row_blocks, kernel_code
 
 
 @pytest.mark.parametrize("n_cols", [1, 2, 3, 4, 5, 6, 21, 37])
@@ -87,7 +87,7 @@ def test_only_exact_canonical_families_use_the_kernel():
     class MyLogistic(Logistic):
         pass
 
-    assert _kernel_code(Logistic()) is not None
-    assert _kernel_code(Poisson(link="sqrt")) is None
-    assert _kernel_code(Logistic(link="probit")) is None
-    assert _kernel_code(MyLogistic()) is None
+    assert kernel_code(Logistic()) is not None
+    assert kernel_code(Poisson(link="sqrt")) is None
+    assert kernel_code(Logistic(link="probit")) is None
+    assert kernel_code(MyLogistic()) is None

@@ -26,8 +26,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+import scipy.sparse as sp
+
+from .. import _kernels
 from ..chunked import _single_threaded_blas
-from ..objective import _linear_predictor, _weighted_gram
+from ..objective import _linear_predictor, _weighted_gram, kernel_code
 
 __all__ = ["LocalSettings", "LocalState", "consensus_step"]
 
@@ -137,13 +140,24 @@ def _consensus_step(X, y, offset, weights, previous, consensus, rho, settings):
 
 
 class _Chunk:
-    """One chunk's weighted, normalised negative log-likelihood."""
+    """One chunk's weighted, normalised negative log-likelihood.
+
+    Dense chunks of the canonical logistic, Poisson and normal families go
+    through the fused kernels of :mod:`daskglm._kernels` (one sweep, no
+    row-sized temporaries); others through numpy.
+    """
 
     def __init__(self, X, y, offset, weights, settings):
-        self.X, self.y, self.offset = X, y, offset
-        scale = settings.inverse_total_weight
+        self.X, self.y, self.offset, self.weights = X, y, offset, weights
+        self.scale = scale = settings.inverse_total_weight
         self.row_scale = scale if weights is None else weights * scale
         self.family = settings.family
+        self.code = None if sp.issparse(X) else kernel_code(settings.family)
+
+    def _fused(self, coef, hessian):
+        value, grad, _, gram = _kernels.canonical_pass(
+            self.X, self.y, self.offset, self.weights, coef, self.code, hessian)
+        return value * self.scale, grad * self.scale, gram * self.scale
 
     def _parts(self, coef, hessian=False):
         eta = _linear_predictor(self.X, coef[:, None], self.offset)[:, 0]
@@ -151,14 +165,23 @@ class _Chunk:
         return nll, grad * self.row_scale, fisher
 
     def value_and_gradient(self, coef):
+        if self.code is not None:
+            return self._fused(coef, hessian=False)[:2]
         nll, grad, _ = self._parts(coef)
         value = float(np.sum(nll * self.row_scale))
         return value, np.asarray(self.X.T @ grad).ravel()
 
     def hessian(self, coef):
-        _, _, fisher = self._parts(coef, hessian=True)
+        return self.value_gradient_hessian(coef)[2]
+
+    def value_gradient_hessian(self, coef):
+        """All three at ``coef`` (one sweep for the fused families)."""
+        if self.code is not None:
+            return self._fused(coef, hessian=True)
+        nll, grad, fisher = self._parts(coef, hessian=True)
         h = fisher * self.row_scale
-        return _weighted_gram(self.X, np.where(np.isfinite(h), h, 0.0))
+        gram = _weighted_gram(self.X, np.where(np.isfinite(h), h, 0.0))
+        return float(np.sum(nll * self.row_scale)), np.asarray(self.X.T @ grad).ravel(), gram
 
 
 def _local_newton(chunk, start, target, rho, settings):
@@ -171,8 +194,9 @@ def _local_newton(chunk, start, target, rho, settings):
     max(1, |b|_inf)`` or by more than ``_FORCING`` times the first step.
     """
     coef = np.array(start, dtype=float)
-    value, gradient = _local_value_gradient(chunk, coef, target, rho)
-    factor, fresh, previous_size, n_steps = None, False, np.inf, 0
+    value, gradient, hessian = chunk.value_gradient_hessian(coef)
+    value, gradient = _add_proximity(value, gradient, coef, target, rho)
+    factor, fresh, previous_size, n_steps = _factorise(hessian, rho), True, np.inf, 0
     first_size = None
     while n_steps < settings.max_steps:
         if factor is None:
@@ -204,7 +228,11 @@ def _factorise(hessian, rho):
 
 
 def _local_value_gradient(chunk, coef, target, rho):
-    value, gradient = chunk.value_and_gradient(coef)
+    return _add_proximity(*chunk.value_and_gradient(coef), coef, target, rho)
+
+
+def _add_proximity(value, gradient, coef, target, rho):
+    """The local objective's value and gradient from the chunk's own."""
     gap = coef - target
     return value + 0.5 * float(gap @ (rho * gap)), gradient + rho * gap
 

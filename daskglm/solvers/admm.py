@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import numbers
 from collections import deque
 
@@ -21,12 +22,14 @@ __all__ = ["admm"]
 _BALANCE_RATIO = 10.0   # Boyd's mu: rebalance when one residual is 10x the other
 _BALANCE_FACTOR = 2.0   # Boyd's tau: by how much rho changes
 _BALANCE_PATIENCE = 10  # consecutive imbalanced rounds before rho changes
+_AVERAGING_RHO = 1e-3   # rho's factor in the averaging first round (averaged_start)
 
 
 @register_solver("admm", nonsmooth=True)
 def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
          offset=None, weights=None, unpenalized=None, init=None, callback=None,
-         rho="auto", over_relaxation=1.8, adaptive_rho=False, abstol=None, reltol=None,
+         rho="auto", over_relaxation=1.8, adaptive_rho=False, averaged_start=True,
+         abstol=None, reltol=None,
          local_max_iter=10, local_tol=1e-10, asynchronous=False, batched=True,
          solves_per_thread=1, client=None, persist="auto"):
     """Minimise the penalised mean negative log-likelihood by consensus ADMM.
@@ -82,6 +85,17 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         with the automatic ``rho`` it took more rounds on every test
         problem above (it reacts to the residuals of the start), but it
         rescues a badly chosen ``rho`` given by hand.
+    averaged_start : bool
+        Synchronously, without an L1 part: make the first round one of
+        averaging. Every chunk then solves its own problem almost freely
+        (``rho / 1000``, no over-relaxation), and ``z`` starts the
+        following rounds at the average of the chunks' own optima (with
+        ``rho``'s prox for an L2 part) instead of at newton's start. On
+        the historical logistic problem at 2e6 rows in 15 chunks it took
+        the objective gap after the first round from 5e-2 to 9e-6 and
+        the rounds to ``tol=1e-4`` from 38 to 10; with the rows sorted by
+        a feature (chunks that differ), to 9e-5 and 17 rounds. On small
+        sorted chunks it can cost a round (tests/test_admm.py).
     abstol, reltol : float, optional
         Boyd's absolute and relative tolerances (default ``tol``).
     local_max_iter : int
@@ -171,7 +185,8 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
                         unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                         persist=persist)
         trace = Trace("admm", problem, callback)
-        run = _ADMMRun(problem, trace, options, adaptive_rho=bool(adaptive_rho))
+        run = _ADMMRun(problem, trace, options, adaptive_rho=bool(adaptive_rho),
+                       averaged_start=bool(averaged_start))
         if asynchronous:
             return run.run_async(max_iter, client, batched=bool(batched),
                                  depth=int(solves_per_thread))
@@ -287,9 +302,10 @@ class _Consensus:
 class _ADMMRun:
     """One ADMM fit: the setup shared by both variants, and their loops."""
 
-    def __init__(self, problem, trace, options, adaptive_rho):
+    def __init__(self, problem, trace, options, adaptive_rho, averaged_start=False):
         self.problem, self.trace, self.options = problem, trace, options
         self.adaptive_rho = adaptive_rho
+        self.averaged_start = averaged_start and problem.penalty.l1 == 0.0
         data = problem.objective.data
         self.data = data
         self.blocks = data.blocks if data.is_dask else [(data.X, data.y, data.offset, data.weights)]
@@ -322,7 +338,12 @@ class _ADMMRun:
         while iteration < max_iter:
             iteration += 1
             z, rho = consensus.z, consensus.rho
-            states = self._sync_round(states, z, consensus.rho_vector)
+            if iteration == 1 and self.averaged_start:
+                rho = rho * _AVERAGING_RHO
+                states = self._sync_round(states, z, consensus.rho_vector * _AVERAGING_RHO,
+                                          dataclasses.replace(self.settings, over_relaxation=1.0))
+            else:
+                states = self._sync_round(states, z, consensus.rho_vector, self.settings)
             value = sum(state.value for state in states)
             gradient = np.sum([state.gradient for state in states], axis=0)
             for k, state in enumerate(states):
@@ -341,15 +362,15 @@ class _ADMMRun:
                 consensus.balance(primal, dual)
         return self._result(converged, iteration, message, {})
 
-    def _sync_round(self, states, z, rho):
+    def _sync_round(self, states, z, rho, settings):
         """Every chunk's dual update and local solve: one graph, one pass."""
         self.data.n_passes += 1
         if not self.data.is_dask:
-            return [consensus_step(*self.blocks[0], states[0], z, rho, self.settings,
+            return [consensus_step(*self.blocks[0], states[0], z, rho, settings,
                                    limit_blas=False)]
         step = dask.delayed(consensus_step, pure=False)
         shared = dask.delayed(z, pure=True)
-        tasks = [step(*block, state, shared, rho, self.settings)
+        tasks = [step(*block, state, shared, rho, settings)
                  for block, state in zip(self.blocks, states)]
         return list(dask.compute(*tasks))
 
