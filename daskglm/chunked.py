@@ -100,7 +100,7 @@ class ChunkedData:
             arrays = self._align_chunks(*arrays)
             self.persisted = _should_persist(persist, arrays)
             if self.persisted:
-                arrays = dask.persist(*arrays)
+                arrays = dask.persist(*balance_row_chunks(arrays))
         self.X, self.y, self.offset, self.weights = arrays
         self.n_rows, self.n_cols = self.X.shape
         self._in_domain = in_domain
@@ -337,6 +337,66 @@ class _single_threaded_blas:
             if cls._active == 0:
                 cls._limiter.restore_original_limits()
                 cls._limiter = None
+
+
+# Rows per chunk, chosen when data are persisted: a chunk of X between these
+# sizes keeps the per-task overhead (about 0.6 ms a task on the threaded
+# scheduler, against 30 ms for a Newton pass over 1e6 x 21 on two cores)
+# below 5 % and bounds what one task holds.
+_MIN_CHUNK_BYTES = 16 * 2**20
+_MAX_CHUNK_BYTES = 256 * 2**20
+
+
+def balance_row_chunks(arrays):
+    """The row-aligned dask ``arrays`` rechunked for the machine, when their
+    chunks are poor and they are not in memory yet.
+
+    Poor: fewer chunks than worker threads (idle cores), or chunks of X
+    outside 16-256 MiB. The new chunks are a multiple of the thread count
+    in number, each at most 256 MiB (where the data allow, at least
+    16 MiB). Arrays already in memory (persisted, or numpy wrapped by
+    ``da.from_array``) are left alone: rechunking them would copy them; so
+    are scipy.sparse chunks, whose size dask does not know.
+    ``dask.config.set({"daskglm.rechunk": False})`` keeps chunks as given.
+    """
+    X = arrays[0]
+    if (not dask.config.get("daskglm.rechunk", True) or _in_memory(X)
+            or sp.issparse(getattr(X, "_meta", None))):
+        return arrays
+    rows = _balanced_rows(X, _worker_threads())
+    if rows is None:
+        return arrays
+    return [None if a is None else a.rechunk({0: rows}) for a in arrays]
+
+
+def _balanced_rows(X, threads):
+    """Rows per chunk for X, or None when its chunks are fine as they are."""
+    n_rows, n_chunks = X.shape[0], X.numblocks[0]
+    total = X.nbytes
+    mean = total / n_chunks
+    if n_chunks >= threads and _MIN_CHUNK_BYTES <= mean <= _MAX_CHUNK_BYTES:
+        return None
+    target = max(threads, -(-total // _MAX_CHUNK_BYTES))
+    target = min(target, max(threads, total // _MIN_CHUNK_BYTES))
+    target = -(-target // threads) * threads
+    rows = -(-n_rows // target)
+    return None if rows == X.chunks[0][0] and n_chunks == target else int(rows)
+
+
+def _in_memory(array) -> bool:
+    """True when every chunk of ``array`` is already a value (an array, or a
+    future of ``distributed``): nothing is left to compute."""
+    from dask.core import istask
+
+    graph = array.__dask_graph__()
+    return len(graph) == array.npartitions and not any(map(istask, graph.values()))
+
+
+def _worker_threads() -> int:
+    client = current_client()
+    if client is None:
+        return os.cpu_count() or 1
+    return int(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
 
 
 def _should_persist(persist, arrays) -> bool:

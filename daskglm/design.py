@@ -22,7 +22,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .chunked import ChunkedData, _should_persist
+from .chunked import ChunkedData, _should_persist, balance_row_chunks
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
@@ -117,7 +117,7 @@ class Design:
         arrays = [getattr(self, name) for name in names]
         if not _should_persist(persist, arrays):
             return self
-        present = [a for a in arrays if a is not None]
+        present = balance_row_chunks([a for a in arrays if a is not None])
         done = iter(dask.persist(*present))
         values = {name: (None if a is None else next(done)) for name, a in zip(names, arrays)}
         return replace(self, **values)

@@ -152,6 +152,8 @@ def test_model_persist_is_overridable_and_reported():
     assert streamed.solver_result.info["persisted"] is False
     assert held.solver_result.info["persisted"] is True
     assert model.fit().solver_result.info["persisted"] is True      # small data: auto holds it
-    assert streamed.params.to_numpy().tobytes() == held.params.to_numpy().tobytes()
+    # persisting rebalances the four small partitions into one chunk per core,
+    # so the sums run in another order: equal to rounding, not bit for bit
+    np.testing.assert_allclose(streamed.params, held.params, rtol=1e-12, atol=1e-14)
     with pytest.raises(ValueError, match="persist must be True, False or 'auto'"):
         model.fit(persist="sometimes")
