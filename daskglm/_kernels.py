@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["weighted_gram", "canonical_pass", "column_checks", "KERNEL_CODES"]
+__all__ = ["weighted_gram", "gram_and_moment", "canonical_pass", "column_checks",
+           "KERNEL_CODES"]
 
 #: Families whose canonical-link row math has a kernel here.
 KERNEL_CODES = {"logistic": 0, "poisson": 1, "normal": 2}
@@ -31,6 +32,8 @@ KERNEL_CODES = {"logistic": 0, "poisson": 1, "normal": 2}
 # 256 rows) stay in the L1/L2 caches.
 _BLOCK = 256
 _PAD = 8  # extra row stride: a power-of-two stride makes the columns alias in cache
+
+_EMPTY = np.empty(0)  # stands for an absent offset, weight or moment vector
 
 # A Fisher weight below this is a fitted mean numerically on the boundary.
 BOUNDARY_WEIGHT = 10 * np.finfo(float).eps
@@ -110,20 +113,30 @@ def _symmetric(H, p):
 
 
 @njit(nogil=True, cache=True)
-def _gram_kernel(X, h):
+def _gram_kernel(X, h, r):
     n, p = X.shape
     XT, WT, H = _buffers(p)
+    moment = np.zeros(p)
     for start in range(0, n, _BLOCK):
         m = min(n, start + _BLOCK) - start
         _transpose(X, start, m, XT)
+        if r.shape[0]:
+            _add_moment(XT, r[start:start + m], m, p, moment)
         _scale_columns(XT, h[start:start + m], m, p, WT)
         _accumulate_gram(WT, XT, m, p, H)
-    return _symmetric(H, p)
+    return _symmetric(H, p), moment
 
 
 def weighted_gram(X, h):
     """``X' diag(h) X`` of a dense array (any memory order; no copy of float64 X)."""
-    return _gram_kernel(np.asarray(X, dtype=np.float64), np.asarray(h, dtype=np.float64))
+    return _gram_kernel(np.asarray(X, dtype=np.float64), np.asarray(h, dtype=np.float64),
+                        _EMPTY)[0]
+
+
+def gram_and_moment(X, h, r):
+    """``(X' diag(h) X, X' r)`` in one sweep over a dense array."""
+    return _gram_kernel(np.asarray(X, dtype=np.float64), np.asarray(h, dtype=np.float64),
+                        np.asarray(r, dtype=np.float64))
 
 
 @njit(nogil=True, cache=True, fastmath=_VECTORISE)
@@ -190,9 +203,6 @@ def _canonical_kernel(X, y, offset, weights, coef, code, hessian):
             _scale_columns(XT, h, m, p, WT)
             _accumulate_gram(WT, XT, m, p, H)
     return value, grad, n_boundary, _symmetric(H, p)
-
-
-_EMPTY = np.empty(0)
 
 
 def canonical_pass(X, y, offset, weights, coef, code, hessian=True):

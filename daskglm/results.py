@@ -26,7 +26,7 @@ from scipy import stats
 
 from .families import Normal
 from .links import Identity
-from .objective import _in_row_blocks, _weighted_gram
+from .objective import _gram_and_moment, _in_row_blocks, _weighted_gram
 
 __all__ = ["GLMResults", "statistics_pass"]
 
@@ -87,7 +87,8 @@ def _statistics_rows(X_aug, y, offset, weights, layout, family, coef, null_coef,
             iw @ np.square(y - null_mu),
             fw @ family.loglike_obs(y, null_mu, vw, 1.0),
         ]
-    parts = [np.asarray(sums, dtype=float), X.T @ score, _weighted_gram(X, iw * fisher).ravel()]
+    information, score_sum = _gram_and_moment(X, iw * fisher, score)
+    parts = [np.asarray(sums, dtype=float), score_sum, information.ravel()]
     if meat:
         parts.append(_weighted_gram(X, meat_weight).ravel())
     if observed:  # not a Gram matrix: its weights may be negative
