@@ -4,16 +4,20 @@
 logistic problem (1e6 x 21 by default), with BLAS limited to one thread so
 that the numbers are per core:
 
-1. the pieces of the current per-chunk kernel (``daskglm.objective._evaluate_chunk``):
-   ``X @ b``, the family's derivatives, ``X' g``, and the weighted Gram matrix;
-2. alternatives for ``X' diag(h) X``: the current ``X * sqrt(h)`` copy then
-   ``Xw.T @ Xw`` (numpy dispatches it to ``syrk``), scipy's ``dsyrk`` on the
-   same copy, ``X.T @ (X * h)`` (``gemm``), the copy made in cache-sized row
-   blocks, and a numba kernel that fuses value, gradient and Hessian in one
-   sweep over the rows;
+1. the per-chunk kernel (``daskglm.objective._evaluate_chunk``, which for
+   the canonical families is the fused numba sweep of ``daskglm._kernels``)
+   against the numpy pieces it replaced: ``X @ b``, the family's
+   derivatives, ``X' g``, and the weighted Gram matrix;
+2. alternatives for ``X' diag(h) X``: the numba 4 x 2 tile kernel on
+   transposed row blocks (current), the ``X * sqrt(h)`` copy then
+   ``Xw.T @ Xw`` (numpy dispatches it to ``syrk``; the previous kernel),
+   scipy's ``dsyrk`` on the same copy, ``X.T @ (X * h)`` (``gemm``), the
+   copy made in cache-sized row blocks, and older numba attempts;
 3. a whole dask pass against the number of chunks (per-task overhead), and
    what ``chunked._single_threaded_blas`` costs per task;
-4. the numpy-input path (one call) against the same data split in chunks.
+4. the numpy-input path (one call) against the same data split in chunks;
+5. two threads against one for the Gram matrix: OpenBLAS ``syrk`` on thin
+   blocks against the numba kernel (the reason for the numba kernel).
 
 It only reads daskglm; it changes nothing. The numbers go to stdout.
 """
@@ -185,7 +189,8 @@ def kernel_pieces(X, y, coef):
         ("  X @ b", lambda: X @ points),
         ("  family.derivatives on (n, 1)", lambda: family.derivatives(y[:, None], eta)),
         ("  X.T @ grad", lambda: X.T @ grad),
-        ("  _weighted_gram (sqrt copy + Xw.T @ Xw)", lambda: _weighted_gram(X, h)),
+        ("  _weighted_gram (numba tiles)", lambda: _weighted_gram(X, h)),
+        ("  sqrt copy + Xw.T @ Xw (the numpy Gram it replaced)", lambda: gram_sqrt_copy(X, h)),
         ("  np.where(isfinite(h), h, 0)", lambda: np.where(np.isfinite(h), h, 0.0)),
     ]
     print("\n1. the current per-chunk kernel, one thread, whole data as one chunk")
@@ -196,8 +201,12 @@ def kernel_pieces(X, y, coef):
 
 def gram_alternatives(X, y, coef, h):
     reference = gram_sqrt_copy(X, h)
+    from daskglm import _kernels
+
     rows = [
-        ("X * sqrt(h) copy, Xw.T @ Xw (numpy -> syrk)  [current]", lambda: gram_sqrt_copy(X, h)),
+        ("numba 4x2 tiles on transposed 256-row blocks [current]",
+         lambda: _kernels.weighted_gram(X, h)),
+        ("X * sqrt(h) copy, Xw.T @ Xw (numpy -> syrk)  [previous]", lambda: gram_sqrt_copy(X, h)),
         ("X * sqrt(h) copy, scipy dsyrk", lambda: gram_dsyrk(X, h)),
         ("X.T @ (X * h) (gemm)", lambda: gram_gemm(X, h)),
         ("sqrt copy in 8192-row blocks + syrk", lambda: gram_blocked(X, h)),
@@ -274,10 +283,27 @@ def blas_limit_cost():
     print(f"   ThreadpoolController.limit + restore                     {1e6 * raw:8.0f} µs")
 
 
+def thread_scaling(X, h):
+    """The Gram matrix of two halves on two threads against one after the other."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from daskglm import _kernels
+
+    halves = [(X[: len(X) // 2], h[: len(X) // 2]), (X[len(X) // 2:], h[len(X) // 2:])]
+    print("\n5. X' diag(h) X over two halves: one thread after the other vs two threads")
+    for name, func in (("numpy blocked syrk", gram_blocked),
+                       ("numba tiles [current]", _kernels.weighted_gram)):
+        with threadpool_limits(1):
+            one = best_of(lambda: [func(*half) for half in halves])
+            with ThreadPoolExecutor(2) as pool:
+                two = best_of(lambda: list(pool.map(lambda half: func(*half), halves)))
+        print(f"   {name:55s} {1e3 * one:8.1f} ms -> {1e3 * two:8.1f} ms")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sections", default="1234")
+    parser.add_argument("--sections", default="12345")
     args = parser.parse_args(argv)
     data = PROBLEMS["logistic"].scaled(n_rows=args.rows).make()
     X, y = data.design, data.y
@@ -294,6 +320,8 @@ def main(argv=None):
         dask_passes(data, coef)
     if "4" in args.sections:
         blas_limit_cost()
+    if "5" in args.sections:
+        thread_scaling(X, h)
 
 
 if __name__ == "__main__":
