@@ -197,7 +197,7 @@ _OURS = {  # solver: (order, tolerances, max_iter, memory factor)
     "newton": (2, (1e-6, 1e-8, 1e-10), 100, 1.2),
     "lbfgs": (1, (1e-6, 1e-8, 1e-10), 2000, 1.2),
     "proximal_grad": (1, (1e-5, 1e-6, 1e-8), 1000, 1.2),
-    "admm": (1, (1e-4, 1e-5, 1e-6, 1e-8), 500, 1.5),
+    "admm": (1, (1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-8), 500, 1.5),
     "saga": (1, (1e-4, 1e-5, 1e-6, 1e-8), 200, 1.2),
 }
 

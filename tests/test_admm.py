@@ -13,6 +13,7 @@ from conftest import chunked, logistic_and_poisson_data, relative_gap
 import statsmodels.api as sm
 
 from daskglm import ElasticNet, L1, Logistic, Poisson
+from daskglm.exceptions import ConvergenceWarning
 from daskglm.solvers import SOLVERS, admm, newton
 
 N_ROWS, N_COLS, CHUNK = 4000, 6, 1000
@@ -83,8 +84,34 @@ def test_averaged_start_reaches_the_same_optimum(order):
     gaps = {start: relative_gap(fit.history[1]["objective"], reference.objective)
             for start, fit in fits.items()}  # at z after the first round
     if order == "shuffled":
-        assert gaps[True] <= 1e-2 * gaps[False]
+        assert gaps[True] <= 0.2 * gaps[False]
     assert fits[True].n_iter <= 1.2 * fits[False].n_iter
+
+
+def test_hessian_metric_makes_every_round_count():
+    """Without an L1 part rho="auto" penalises b_k - z in the metric of the chunks'
+    Hessians: on equal chunks of correlated columns (dask-glm's uniform features,
+    no intercept) each round then cuts the primal residual by about (2 - a) / 2
+    = 0.1; a diagonal metric (what an L1 part gets) cuts it by a few percent."""
+    rng = np.random.default_rng(8)
+    n, p = 200_000, 15
+    X = rng.uniform(size=(n, p))
+    y = rng.binomial(1, 1 / (1 + np.exp(-(X @ ((rng.uniform(size=p) - 0.5) * 3))))).astype(float)
+    Xd, yd = da.from_array(X, chunks=(20_000, p)), da.from_array(y, chunks=20_000)
+    fit = admm(Xd, yd, tol=1e-9, averaged_start=False)
+    assert fit.converged and fit.n_iter <= 15
+    metric = fit.info["rho_scaling"]
+    assert metric.shape == (p, p) and np.any(metric - np.diag(np.diag(metric)))
+    primal = [record["primal_residual"] for record in fit.history]
+    # rounds 2-6; the last ones reach the local solves' own tolerance
+    assert max(later / earlier for earlier, later in zip(primal[1:6], primal[2:7])) <= 0.2
+    reference = newton(X, y, tol=1e-12)
+    assert np.max(np.abs(fit.coef - reference.coef)) <= 1e-6
+    with pytest.warns(ConvergenceWarning):
+        with_l1 = admm(Xd, yd, regularizer=L1(1e-6), max_iter=10, tol=1e-9)
+    assert not np.any(with_l1.info["rho_scaling"] - np.diag(np.diag(with_l1.info["rho_scaling"])))
+    primal = [record["primal_residual"] for record in with_l1.history]
+    assert primal[-1] / primal[-2] >= 0.5
 
 
 def test_numpy_input_is_one_chunk(logistic_data):

@@ -9,14 +9,16 @@ share of the smooth objective is
 so that ``sum_k f_k`` is the objective every solver minimises. Its local
 problem in round t is
 
-    minimise_b  f_k(b) + 1/2 sum_j rho_j (b_j - z_j + u_kj)^2,
+    minimise_b  f_k(b) + 1/2 (b - z + u_k)' R (b - z + u_k),
 
-with one penalty parameter ``rho_j`` per coefficient, solved by Newton
-steps warm-started at the chunk's previous solution. The Hessian
-``X_k' diag(w * fisher) X_k / W + diag(rho)`` is factorised once per
-round (the expensive part, ``n_k p^2`` flops) and reused by the following
-steps, which then cost two matrix-vector products each; it is refreshed
-when the steps stop shrinking quickly.
+with a positive definite penalty matrix ``R = rho M``, solved by Newton
+steps from ``z``. The first sweep of the chunk gives the value, gradient
+and Hessian at ``z`` (the round's record needs the first two anyway). For
+the fused families every trial point's sweep brings its Hessian too, so a
+step costs one sweep; otherwise the Hessian
+``X_k' diag(w * fisher) X_k / W`` is refreshed only when the steps stop
+shrinking quickly. A last step below the stopping size is taken without a
+sweep of its own.
 """
 
 from __future__ import annotations
@@ -80,22 +82,27 @@ class LocalState:
         ``u_k`` (scaled dual, in units of ``rho``) used in this round's solve.
     relaxed : array of shape (n_features,)
         ``alpha b_k + (1 - alpha) z``: what enters the consensus average.
-    rho : array of shape (n_features,)
-        The penalty parameters of this round.
+    rho : float
+        The penalty parameter of this round.
     value, gradient
         ``f_k`` and its gradient at the consensus point the round received.
     n_steps : int
         Newton steps the local solve took.
+    hessian : array of shape (n_features, n_features)
+        ``f_k``'s Fisher Hessian where the local solve last factorised it
+        (near ``coef``).
     """
 
-    __slots__ = ("coef", "dual", "relaxed", "rho", "value", "gradient", "n_steps")
+    __slots__ = ("coef", "dual", "relaxed", "rho", "value", "gradient", "n_steps", "hessian")
 
-    def __init__(self, coef, dual, relaxed, rho, value, gradient, n_steps):
+    def __init__(self, coef, dual, relaxed, rho, value, gradient, n_steps, hessian):
         self.coef, self.dual, self.relaxed, self.rho = coef, dual, relaxed, rho
         self.value, self.gradient, self.n_steps = value, gradient, n_steps
+        self.hessian = hessian
 
 
-def consensus_step(X, y, offset, weights, previous, consensus, rho, settings, limit_blas=True):
+def consensus_step(X, y, offset, weights, previous, consensus, rho, metric, settings,
+                   limit_blas=True):
     """One chunk's ADMM round: dual update with the new consensus, then local solve.
 
     Parameters
@@ -106,9 +113,12 @@ def consensus_step(X, y, offset, weights, previous, consensus, rho, settings, li
         The chunk's state from its last round (None in the first).
     consensus : array of shape (n_features,)
         ``z``, the consensus the client sent.
-    rho : array of shape (n_features,)
-        The penalty parameters for this round; the dual carried over from a
-        round with other ``rho`` is rescaled to them.
+    rho : float
+        The penalty parameter for this round; the dual carried over from a
+        round with another ``rho`` is rescaled to it.
+    metric : array of shape (n_features, n_features)
+        Positive definite; the local problem's proximity term is
+        ``1/2 (b - t)' (rho metric) (b - t)``.
     settings : LocalSettings
     limit_blas : bool
         Keep BLAS single-threaded (inside dask tasks).
@@ -119,24 +129,26 @@ def consensus_step(X, y, offset, weights, previous, consensus, rho, settings, li
     """
     if limit_blas:
         with _single_threaded_blas():
-            return _consensus_step(X, y, offset, weights, previous, consensus, rho, settings)
-    return _consensus_step(X, y, offset, weights, previous, consensus, rho, settings)
+            return _consensus_step(X, y, offset, weights, previous, consensus, rho, metric,
+                                   settings)
+    return _consensus_step(X, y, offset, weights, previous, consensus, rho, metric, settings)
 
 
-def _consensus_step(X, y, offset, weights, previous, consensus, rho, settings):
+def _consensus_step(X, y, offset, weights, previous, consensus, rho, metric, settings):
     z = np.asarray(consensus, dtype=float)
-    rho = np.asarray(rho, dtype=float)
+    rho = float(rho)
     if previous is None:
-        start, dual = z.copy(), np.zeros_like(z)
+        dual = np.zeros_like(z)
     else:
-        start = previous.coef
         dual = (previous.dual + previous.relaxed - z) * (previous.rho / rho)
     chunk = _Chunk(X, y, offset, weights, settings)
-    value, gradient = chunk.value_and_gradient(z)
-    coef, n_steps = _local_newton(chunk, start, z - dual, rho, settings)
+    at_z = chunk.value_gradient_hessian(z)
+    penalty = rho * np.asarray(metric, dtype=float)
+    coef, n_steps, hessian = _local_newton(chunk, z, z - dual, penalty, settings, at_z)
+    value, gradient = at_z[:2]
     alpha = settings.over_relaxation
     relaxed = alpha * coef + (1.0 - alpha) * z
-    return LocalState(coef, dual, relaxed, rho, value, gradient, n_steps)
+    return LocalState(coef, dual, relaxed, rho, value, gradient, n_steps, hessian)
 
 
 class _Chunk:
@@ -153,6 +165,7 @@ class _Chunk:
         self.row_scale = scale if weights is None else weights * scale
         self.family = settings.family
         self.code = None if sp.issparse(X) else kernel_code(settings.family)
+        self.fused = self.code is not None
 
     def _fused(self, coef, hessian):
         value, grad, _, gram = _kernels.canonical_pass(
@@ -184,68 +197,91 @@ class _Chunk:
         return float(np.sum(nll * self.row_scale)), np.asarray(self.X.T @ grad).ravel(), gram
 
 
-def _local_newton(chunk, start, target, rho, settings):
-    """Minimise ``f_k(b) + 1/2 sum_j rho_j (b_j - target_j)^2`` from ``start``.
+def _local_newton(chunk, start, target, penalty, settings, at_start=None):
+    """Minimise ``f_k(b) + 1/2 (b - target)' penalty (b - target)`` from ``start``.
 
-    Newton steps with step halving on the local objective; the Hessian is
-    factorised at the start and again whenever a step is more than half the
-    size of the one before (the reused Hessian no longer fits well). Stops
-    when a step moves no coefficient by more than ``settings.tol *
-    max(1, |b|_inf)`` or by more than ``_FORCING`` times the first step.
+    Newton steps with step halving on the local objective. A fused chunk
+    gets the Hessian with every trial point's value (one sweep a step);
+    otherwise the Hessian is computed at the start and again only when a
+    step is more than half the size of the one before (the old Hessian no
+    longer fits well). Stops when a step moves no coefficient by more than
+    ``settings.tol * max(1, |b|_inf)`` or ``_FORCING`` times the first
+    step; such a last step is taken without evaluating its trial point.
+
+    ``at_start``, when given, is ``f_k``'s value, gradient and Hessian at
+    ``start``. Returns the solution, the number of steps, and ``f_k``'s
+    Hessian at the last point it was factorised.
     """
     coef = np.array(start, dtype=float)
-    value, gradient, hessian = chunk.value_gradient_hessian(coef)
-    value, gradient = _add_proximity(value, gradient, coef, target, rho)
-    factor, fresh, previous_size, n_steps = _factorise(hessian, rho), True, np.inf, 0
+    value, gradient, hessian = (chunk.value_gradient_hessian(coef) if at_start is None
+                                else at_start)
+    value, gradient = _add_proximity(value, gradient, coef, target, penalty)
+    factor, fresh, previous_size, n_steps = _factorise(hessian, penalty), True, np.inf, 0
     first_size = None
     while n_steps < settings.max_steps:
-        if factor is None:
-            factor, fresh = _factorise(chunk.hessian(coef), rho), True
         direction = -scipy.linalg.cho_solve(factor, gradient)
-        step, coef_new, value_new, gradient_new = _halving_search(
-            chunk, coef, value, gradient, direction, target, rho)
+        size = float(np.max(np.abs(direction)))
         n_steps += 1
+        if first_size is not None and size <= _small_step(settings, coef, first_size):
+            return coef + direction, n_steps, hessian
+        step, trial = _halving_search(chunk, coef, value, gradient, direction, target, penalty)
         if step == 0.0:
             if fresh:
                 break  # even a fresh Hessian finds no decrease: optimal to rounding
-            factor = None
+            hessian = chunk.hessian(coef)
+            factor, fresh = _factorise(hessian, penalty), True
             continue
-        size = step * float(np.max(np.abs(direction)))
-        coef, value, gradient, fresh = coef_new, value_new, gradient_new, False
+        coef, (value, gradient, trial_hessian), size = trial[0], trial[1:], step * size
         first_size = size if first_size is None else first_size
-        if size <= max(settings.tol * max(1.0, float(np.max(np.abs(coef)))),
-                       _FORCING * first_size):
+        if size <= _small_step(settings, coef, first_size):
             break
-        if size > 0.5 * previous_size:
-            factor = None
+        if trial_hessian is not None or size > 0.5 * previous_size:
+            hessian = chunk.hessian(coef) if trial_hessian is None else trial_hessian
+            factor, fresh = _factorise(hessian, penalty), True
+        else:
+            fresh = False
         previous_size = size
-    return coef, n_steps
+    return coef, n_steps, hessian
 
 
-def _factorise(hessian, rho):
-    hessian = hessian + np.diag(rho)
-    return scipy.linalg.cho_factor(hessian, check_finite=False)
+def _small_step(settings, coef, first_size):
+    """The step size at which a local solve stops."""
+    return max(settings.tol * max(1.0, float(np.max(np.abs(coef)))), _FORCING * first_size)
 
 
-def _local_value_gradient(chunk, coef, target, rho):
-    return _add_proximity(*chunk.value_and_gradient(coef), coef, target, rho)
+def _factorise(hessian, penalty):
+    return scipy.linalg.cho_factor(hessian + penalty, check_finite=False)
 
 
-def _add_proximity(value, gradient, coef, target, rho):
+def _local_trial(chunk, coef, target, penalty):
+    """``(value, gradient, hessian)`` of the local objective's smooth part at
+    ``coef``, with the proximity term added to value and gradient; the
+    chunk's Hessian only where it comes with the same sweep (else None)."""
+    if chunk.fused:
+        value, gradient, hessian = chunk.value_gradient_hessian(coef)
+    else:
+        (value, gradient), hessian = chunk.value_and_gradient(coef), None
+    return (*_add_proximity(value, gradient, coef, target, penalty), hessian)
+
+
+def _add_proximity(value, gradient, coef, target, penalty):
     """The local objective's value and gradient from the chunk's own."""
     gap = coef - target
-    return value + 0.5 * float(gap @ (rho * gap)), gradient + rho * gap
+    pull = penalty @ gap
+    return value + 0.5 * float(gap @ pull), gradient + pull
 
 
-def _halving_search(chunk, coef, value, gradient, direction, target, rho):
-    """Largest step in 1, 1/2, ... with Armijo decrease; step 0 when none."""
+def _halving_search(chunk, coef, value, gradient, direction, target, penalty):
+    """``(step, (coef, value, gradient, hessian))``: the largest step in 1,
+    1/2, ... with Armijo decrease and what :func:`_local_trial` gave there;
+    step 0 and None when none decreases."""
     slope = float(gradient @ direction)
     step = 1.0
     while step >= _MIN_STEP:
         trial = coef + step * direction
-        trial_value, trial_gradient = _local_value_gradient(chunk, trial, target, rho)
+        trial_value, trial_gradient, trial_hessian = _local_trial(chunk, trial, target, penalty)
         allowed = value + _ARMIJO * step * slope + 16 * np.finfo(float).eps * abs(value)
         if np.isfinite(trial_value) and trial_value <= allowed:
-            return step, trial, trial_value, trial_gradient
+            return step, (trial, trial_value, trial_gradient, trial_hessian)
         step *= 0.5
-    return 0.0, coef, value, gradient
+    return 0.0, None

@@ -64,14 +64,20 @@ class Problem:
     def irls_point(self) -> np.ndarray:
         """``init``, else newton's start: one (penalised) IRLS step from the
         family's starting mean, else zeros. Costs one pass without ``init``."""
+        return self.irls_model()[0]
+
+    def irls_model(self):
+        """``(irls_point(), hessian)``: with the Hessian of the IRLS step's
+        weighted least-squares model (the Fisher Hessian at the family's
+        starting mean), or None where there was no such step."""
         if self.init is not None:
-            return self.init.copy()
+            return self.init.copy(), None
         zeros = np.zeros(self.n_features)
         start = self.objective.irls_start()
         if start is None:
-            return zeros
+            return zeros, None
         hessian, rhs = start
-        return minimise_quadratic(hessian, -rhs, zeros, self.penalty, self.penalized)[0]
+        return minimise_quadratic(hessian, -rhs, zeros, self.penalty, self.penalized)[0], hessian
 
     def first_evaluation(self):
         """``(coef, Evaluation)`` where a first-order solver starts: ``init`` or
