@@ -62,6 +62,9 @@ class LocalSettings:
     tol : float
         A local solve stops when a step moves no coefficient by more than
         ``tol * max(1, |b|_inf)``.
+    report_hessian : bool
+        Send the chunk's Hessian back with the result (p x p numbers per
+        chunk: only in the round that needs them).
     """
 
     family: object
@@ -69,6 +72,7 @@ class LocalSettings:
     over_relaxation: float
     max_steps: int
     tol: float
+    report_hessian: bool = False
 
 
 class LocalState:
@@ -88,9 +92,9 @@ class LocalState:
         ``f_k`` and its gradient at the consensus point the round received.
     n_steps : int
         Newton steps the local solve took.
-    hessian : array of shape (n_features, n_features)
+    hessian : array of shape (n_features, n_features) or None
         ``f_k``'s Fisher Hessian where the local solve last factorised it
-        (near ``coef``).
+        (near ``coef``), when ``settings.report_hessian``.
     """
 
     __slots__ = ("coef", "dual", "relaxed", "rho", "value", "gradient", "n_steps", "hessian")
@@ -148,6 +152,7 @@ def _consensus_step(X, y, offset, weights, previous, consensus, rho, metric, set
     value, gradient = at_z[:2]
     alpha = settings.over_relaxation
     relaxed = alpha * coef + (1.0 - alpha) * z
+    hessian = hessian if settings.report_hessian else None
     return LocalState(coef, dual, relaxed, rho, value, gradient, n_steps, hessian)
 
 

@@ -368,8 +368,9 @@ class _ADMMRun:
             z, rho = consensus.z, consensus.rho
             if iteration == 1 and self.averaged_start:
                 rho = rho * _AVERAGING_RHO
-                states = self._sync_round(states, z, rho,
-                                          dataclasses.replace(self.settings, over_relaxation=1.0))
+                averaging = dataclasses.replace(self.settings, over_relaxation=1.0,
+                                                report_hessian=True)
+                states = self._sync_round(states, z, rho, averaging)
             else:
                 states = self._sync_round(states, z, rho, self.settings)
             value = sum(state.value for state in states)
@@ -396,10 +397,10 @@ class _ADMMRun:
 
     def _restart_at_average(self, states):
         """ADMM proper, after the averaging round: from the averaged ``z``
-        with zero duals and, for ``rho="auto"`` with a full metric, the
-        metric of the chunks' Hessians near their own optima (nearer the
-        solution than the start's Hessian, at no cost: the local solves
-        computed them)."""
+        with zero duals and, for ``rho="auto"``, ``rho`` and the metric from
+        the chunks' Hessians near their own optima (nearer the solution than
+        the start's Hessian, at no extra pass: the local solves computed
+        them)."""
         old = self.consensus
         rho, metric = old.rho, old.metric
         if self.options["rho"] == "auto":
