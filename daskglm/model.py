@@ -34,6 +34,7 @@ from .progress import ProgressBar, chain_callbacks
 from .exceptions import ConvergenceWarning
 from .regularizers import ElasticNet, get_regularizer
 from .results import COV_TYPES, GLMResults, statistics_pass
+from .solvers._base import _penalized_mask
 
 __all__ = ["GLM", "glm"]
 
@@ -457,9 +458,7 @@ def _check_answer(result, statistics, facts, penalty, intercept, tol):
     """
     gradient = -statistics.score / facts.sum_weights
     penalty = ElasticNet(0.0, 0.0) if penalty is None else penalty
-    penalized = np.ones(gradient.shape[0], dtype=bool)
-    if intercept is not None:
-        penalized[intercept] = False
+    penalized = _penalized_mask(None if intercept is None else [intercept], gradient.shape[0])
     kkt = float(np.max(np.abs(penalty.kkt_residual(result.coef, gradient, penalized))))
     result.info["kkt_at_answer"] = kkt
     if result.converged and result.info.get("predicted_kkt") is not None and kkt > tol:

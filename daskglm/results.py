@@ -121,14 +121,12 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
     flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
                            null_coef, null_mean, meat, observed, n_groups)
     p = design.n_features
-    score, flat = flat[_N_SCALARS:_N_SCALARS + p], np.concatenate(
-        [flat[:_N_SCALARS], flat[_N_SCALARS + p:]])
+    scalars, score, rest = np.split(flat, [_N_SCALARS, _N_SCALARS + p])
     n_matrices = 1 + meat + observed
-    matrices = list(flat[_N_SCALARS:_N_SCALARS + n_matrices * p * p].reshape(-1, p, p))
-    group_scores = flat[_N_SCALARS + n_matrices * p * p:].reshape(n_groups, p) \
-        if n_groups else None
+    matrices = list(rest[:n_matrices * p * p].reshape(-1, p, p))
+    group_scores = rest[n_matrices * p * p:].reshape(n_groups, p) if n_groups else None
     information = matrices.pop(0)
-    return FitStatistics(*map(float, flat[:_N_SCALARS]), information=information,
+    return FitStatistics(*map(float, scalars), information=information,
                          meat=matrices.pop(0) if meat else None,
                          observed_information=matrices.pop(0) if observed else information,
                          score=score, group_scores=group_scores)

@@ -170,7 +170,6 @@ class _Chunk:
         self.row_scale = scale if weights is None else weights * scale
         self.family = settings.family
         self.code = None if sp.issparse(X) else kernel_code(settings.family)
-        self.fused = self.code is not None
 
     def _fused(self, coef, hessian):
         value, grad, _, gram = _kernels.canonical_pass(
@@ -182,12 +181,13 @@ class _Chunk:
         nll, grad, fisher = self.family.derivatives(self.y, eta, hessian=hessian)
         return nll, grad * self.row_scale, fisher
 
-    def value_and_gradient(self, coef):
+    def at_trial(self, coef):
+        """Value, gradient and, where the same sweep gives it (the fused
+        families), the Hessian at ``coef``; else None for the Hessian."""
         if self.code is not None:
-            return self._fused(coef, hessian=False)[:2]
+            return self._fused(coef, hessian=True)
         nll, grad, _ = self._parts(coef)
-        value = float(np.sum(nll * self.row_scale))
-        return value, np.asarray(self.X.T @ grad).ravel()
+        return float(np.sum(nll * self.row_scale)), np.asarray(self.X.T @ grad).ravel(), None
 
     def hessian(self, coef):
         return self.value_gradient_hessian(coef)[2]
@@ -262,10 +262,7 @@ def _local_trial(chunk, coef, target, penalty):
     """``(value, gradient, hessian)`` of the local objective's smooth part at
     ``coef``, with the proximity term added to value and gradient; the
     chunk's Hessian only where it comes with the same sweep (else None)."""
-    if chunk.fused:
-        value, gradient, hessian = chunk.value_gradient_hessian(coef)
-    else:
-        (value, gradient), hessian = chunk.value_and_gradient(coef), None
+    value, gradient, hessian = chunk.at_trial(coef)
     return (*_add_proximity(value, gradient, coef, target, penalty), hessian)
 
 
