@@ -7,9 +7,10 @@ cache-sized blocks of rows, without the GIL:
 
 - a block of rows is copied transposed (each column contiguous), so the
   linear predictor, the gradient and the Gram matrix are long contiguous dot
-  products that vectorise;
-- the Gram matrix is accumulated in 4 x 2 register tiles of its upper
-  triangle, then mirrored.
+  products that vectorise; at 128 rows the copy stays in the L1 cache;
+- the Gram matrix is accumulated in 4 x 4 register tiles of its upper
+  triangle, then mirrored; the row weights are applied inside the tile, so
+  no weighted copy of the block is written.
 
 OpenBLAS's ``syrk`` on thin blocks does not run in parallel from two dask
 worker threads on this kind of machine (two threads took as long as one);
@@ -22,16 +23,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["weighted_gram", "gram_and_moment", "canonical_pass", "column_checks",
-           "KERNEL_CODES"]
+__all__ = ["weighted_gram", "gram_and_moment", "canonical_pass", "canonical_start",
+           "column_checks", "KERNEL_CODES"]
 
 #: Families whose canonical-link row math has a kernel here.
 KERNEL_CODES = {"logistic": 0, "poisson": 1, "normal": 2}
 
-# Rows per block: the transposed block and its weighted copy (2 x 8 p KiB at
-# 256 rows) stay in the L1/L2 caches.
-_BLOCK = 256
+# Rows per block: the transposed block (p KiB at 128 rows) stays in the L1
+# cache while it is read for eta, the gradient and the Gram tiles. 256 rows
+# made a logistic pass over 1e6 x 21 about 30 % slower on this machine
+# (benchmarks/results/pass_profile.md).
+_BLOCK = 128
 _PAD = 8  # extra row stride: a power-of-two stride makes the columns alias in cache
+_TILE = 4  # the Gram matrix's register tiles are _TILE x _TILE
 
 _EMPTY = np.empty(0)  # stands for an absent offset, weight or moment vector
 
@@ -45,10 +49,11 @@ _VECTORISE = {"reassoc", "contract", "nsz", "arcp"}
 
 @njit(nogil=True, cache=True)
 def _buffers(p):
-    XT = np.zeros((p + 2, _BLOCK + _PAD))
-    WT = np.zeros((p + 4, _BLOCK + _PAD))
-    H = np.zeros((p + 4, p + 2))
-    return XT, WT, H
+    """The transposed block and the Gram accumulator, padded to whole tiles
+    with zero rows (so tiles at the edge need no special case)."""
+    XT = np.zeros((p + _TILE, _BLOCK + _PAD))
+    H = np.zeros((p + _TILE, p + _TILE))
+    return XT, H
 
 
 @njit(nogil=True, cache=True)
@@ -60,46 +65,61 @@ def _transpose(X, start, m, XT):
 
 
 @njit(nogil=True, cache=True, fastmath=_VECTORISE)
-def _scale_columns(XT, h, m, p, WT):
-    """WT[j, :m] = XT[j, :m] * h[:m]."""
-    for j in range(p):
-        for i in range(m):
-            WT[j, i] = XT[j, i] * h[i]
-
-
-@njit(nogil=True, cache=True, fastmath=_VECTORISE)
-def _accumulate_gram(WT, XT, m, p, H):
-    """H[j, k] += sum_i WT[j, i] XT[k, i] on the upper triangle, 4 x 2 tiles.
-
-    Rows p..p+3 of WT and p..p+1 of XT are zero padding, so tiles at the
-    edge need no special case; H is (p + 4) x (p + 2) for the same reason.
-    """
-    for j in range(0, p, 4):
-        for k in range(j - j % 2, p, 2):
-            a00 = a01 = a10 = a11 = a20 = a21 = a30 = a31 = 0.0
+def _accumulate_gram(XT, h, m, p, H):
+    """H[j, k] += sum_i XT[j, i] h[i] XT[k, i] on the upper triangle, 4 x 4 tiles."""
+    for j in range(0, p, _TILE):
+        for k in range(j, p, _TILE):
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
+            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
             for i in range(m):
-                x0 = XT[k, i]
-                x1 = XT[k + 1, i]
-                w0 = WT[j, i]
-                w1 = WT[j + 1, i]
-                w2 = WT[j + 2, i]
-                w3 = WT[j + 3, i]
+                hi = h[i]
+                x0 = XT[k, i] * hi
+                x1 = XT[k + 1, i] * hi
+                x2 = XT[k + 2, i] * hi
+                x3 = XT[k + 3, i] * hi
+                w0 = XT[j, i]
+                w1 = XT[j + 1, i]
+                w2 = XT[j + 2, i]
+                w3 = XT[j + 3, i]
                 a00 += w0 * x0
                 a01 += w0 * x1
+                a02 += w0 * x2
+                a03 += w0 * x3
                 a10 += w1 * x0
                 a11 += w1 * x1
+                a12 += w1 * x2
+                a13 += w1 * x3
                 a20 += w2 * x0
                 a21 += w2 * x1
+                a22 += w2 * x2
+                a23 += w2 * x3
                 a30 += w3 * x0
                 a31 += w3 * x1
-            H[j, k] += a00
-            H[j, k + 1] += a01
-            H[j + 1, k] += a10
-            H[j + 1, k + 1] += a11
-            H[j + 2, k] += a20
-            H[j + 2, k + 1] += a21
-            H[j + 3, k] += a30
-            H[j + 3, k + 1] += a31
+                a32 += w3 * x2
+                a33 += w3 * x3
+            _add_tile(H, j, k, a00, a01, a02, a03, a10, a11, a12, a13,
+                      a20, a21, a22, a23, a30, a31, a32, a33)
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _add_tile(H, j, k, a00, a01, a02, a03, a10, a11, a12, a13,
+              a20, a21, a22, a23, a30, a31, a32, a33):
+    H[j, k] += a00
+    H[j, k + 1] += a01
+    H[j, k + 2] += a02
+    H[j, k + 3] += a03
+    H[j + 1, k] += a10
+    H[j + 1, k + 1] += a11
+    H[j + 1, k + 2] += a12
+    H[j + 1, k + 3] += a13
+    H[j + 2, k] += a20
+    H[j + 2, k + 1] += a21
+    H[j + 2, k + 2] += a22
+    H[j + 2, k + 3] += a23
+    H[j + 3, k] += a30
+    H[j + 3, k + 1] += a31
+    H[j + 3, k + 2] += a32
+    H[j + 3, k + 3] += a33
 
 
 @njit(nogil=True, cache=True)
@@ -115,15 +135,14 @@ def _symmetric(H, p):
 @njit(nogil=True, cache=True)
 def _gram_kernel(X, h, r):
     n, p = X.shape
-    XT, WT, H = _buffers(p)
+    XT, H = _buffers(p)
     moment = np.zeros(p)
     for start in range(0, n, _BLOCK):
         m = min(n, start + _BLOCK) - start
         _transpose(X, start, m, XT)
         if r.shape[0]:
             _add_moment(XT, r[start:start + m], m, p, moment)
-        _scale_columns(XT, h[start:start + m], m, p, WT)
-        _accumulate_gram(WT, XT, m, p, H)
+        _accumulate_gram(XT, h[start:start + m], m, p, H)
     return _symmetric(H, p), moment
 
 
@@ -154,8 +173,14 @@ def _row_math(code, y, eta):
     """``(nll, d nll / d eta, Fisher weight)`` of one row, canonical link."""
     if code == 0:  # logistic: one exponential for the mean and the loss
         t = np.exp(-abs(eta))
-        mu = (1.0 if eta >= 0 else t) / (1.0 + t)
-        return max(eta, 0.0) + np.log1p(t) - y * eta, mu - y, mu * (1.0 - mu)
+        u = 1.0 + t
+        inverse = 1.0 / u
+        mu = (1.0 if eta >= 0 else t) * inverse
+        # log1p(t) to within an ulp at a third of np.log1p's cost: the second
+        # term restores what rounding 1 + t lost (exact for t below eps too);
+        # the linear terms cancel first, so a tiny loss keeps its precision
+        log1p_t = np.log(u) - ((u - 1.0) - t) * inverse
+        return (max(eta, 0.0) - y * eta) + log1p_t, mu - y, mu * (1.0 - mu)
     if code == 1:  # poisson, log link
         mu = np.exp(eta)
         return mu - y * eta, mu - y, mu
@@ -176,7 +201,7 @@ def _add_moment(XT, r, m, p, out):
 @njit(nogil=True, cache=True)
 def _canonical_kernel(X, y, offset, weights, coef, code, hessian):
     n, p = X.shape
-    XT, WT, H = _buffers(p)
+    XT, H = _buffers(p)
     eta = np.empty(_BLOCK)
     r = np.empty(_BLOCK)
     h = np.empty(_BLOCK)
@@ -200,8 +225,7 @@ def _canonical_kernel(X, y, offset, weights, coef, code, hessian):
                 n_boundary += 1
         _add_moment(XT, r, m, p, grad)
         if hessian:
-            _scale_columns(XT, h, m, p, WT)
-            _accumulate_gram(WT, XT, m, p, H)
+            _accumulate_gram(XT, h, m, p, H)
     return value, grad, n_boundary, _symmetric(H, p)
 
 
@@ -219,6 +243,67 @@ def canonical_pass(X, y, offset, weights, coef, code, hessian=True):
         _EMPTY if offset is None else offset,
         _EMPTY if weights is None else weights,
         np.ascontiguousarray(coef, dtype=np.float64), code, bool(hessian),
+    )
+
+
+@njit(nogil=True, cache=True)
+def _start_row(code, y):
+    """``(eta, Fisher weight, y - mu)`` at the family's starting mean, canonical link."""
+    if code == 0:  # logistic: mu = (y + 1/2) / 2, as statsmodels starts
+        mu = (y + 0.5) / 2.0
+        return np.log(mu / (1.0 - mu)), mu * (1.0 - mu), y - mu
+    if code == 1:  # poisson: mu = y + 1/2
+        mu = y + 0.5
+        return np.log(mu), mu, y - mu
+    return y, 1.0, 0.0  # normal: mu = y
+
+
+@njit(nogil=True, cache=True)
+def _start_kernel(X, y, offset, weights, code):
+    n, p = X.shape
+    XT, H = _buffers(p)
+    h = np.empty(_BLOCK)
+    r = np.empty(_BLOCK)
+    rhs = np.zeros(p)
+    n_bad = 0
+    for start in range(0, n, _BLOCK):
+        m = min(n, start + _BLOCK) - start
+        _transpose(X, start, m, XT)
+        for i in range(m):
+            row = start + i
+            w = weights[row] if weights.shape[0] else 1.0
+            eta, fisher, residual = _start_row(code, y[row])
+            if offset.shape[0]:
+                eta -= offset[row]
+            weight = w * fisher
+            # h z with the working response z = eta + (y - mu) / V(mu)
+            moment = weight * eta + w * residual
+            if np.isfinite(weight) and np.isfinite(moment):
+                h[i] = weight
+                r[i] = moment
+            else:
+                h[i] = 0.0
+                r[i] = 0.0
+                if w != 0:
+                    n_bad += 1
+        _add_moment(XT, r, m, p, rhs)
+        _accumulate_gram(XT, h, m, p, H)
+    return n_bad, rhs, _symmetric(H, p)
+
+
+def canonical_start(X, y, offset, weights, code):
+    """IRLS's first weighted least-squares problem, unnormalised, in one sweep.
+
+    From the family's starting mean ``mu`` (statsmodels' choice), with
+    Fisher weights ``h = w V(mu)`` and working response ``z = g(mu) +
+    (y - mu) g'(mu) - offset``: ``(n_bad, X' (h z), X' diag(h) X)``, where
+    ``n_bad`` counts rows of nonzero weight whose ``h`` or ``h z`` is not
+    finite (they are left out). Canonical family numbered ``code`` only.
+    """
+    return _start_kernel(
+        np.asarray(X, dtype=np.float64), y,
+        _EMPTY if offset is None else offset,
+        _EMPTY if weights is None else weights, code,
     )
 
 

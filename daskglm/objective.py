@@ -229,6 +229,10 @@ def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian
 
 
 def _irls_start_chunk(X, y, offset, weights, family):
+    code = kernel_code(family)
+    if code is not None and not sp.issparse(X):
+        n_bad, rhs, gram = _kernels.canonical_start(X, y, offset, weights, code)
+        return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
     return _in_row_blocks(_irls_start_arrays, X, y, offset, weights, family)
 
 

@@ -5,11 +5,12 @@ import pytest
 
 from daskglm import Logistic, Normal, Poisson
 from daskglm import _kernels
-from daskglm.objective import _evaluate_arrays, _evaluate_chunk, _in_row_blocks, kernel_code
+from daskglm.objective import (_evaluate_arrays, _evaluate_chunk, _in_row_blocks,
+                               _irls_start_arrays, _irls_start_chunk, kernel_code)
 
 
 @pytest.mark.parametrize("n_cols", [1, 2, 3, 4, 5, 6, 21, 37])
-@pytest.mark.parametrize("n_rows", [1, 255, 256, 257, 1000])
+@pytest.mark.parametrize("n_rows", [1, 127, 128, 129, 1000])
 def test_weighted_gram_equals_numpy(n_rows, n_cols):
     rng = np.random.default_rng(n_rows * 100 + n_cols)
     X = rng.normal(size=(n_rows, n_cols))
@@ -74,6 +75,53 @@ def test_canonical_pass_counts_boundary_rows_and_stays_finite():
     p = X.shape[1]
     assert fused[p + 1] == expected[p + 1] > 2900  # nearly every row on the boundary
     np.testing.assert_allclose(fused[0], expected[0], rtol=1e-12)
+
+
+def test_logistic_loss_is_accurate_to_an_ulp_where_it_is_tiny():
+    """The kernel's log1p(exp(-|eta|)) keeps full relative precision, also
+    for rows fitted so well that their loss is far below machine epsilon."""
+    eta = np.concatenate([-np.logspace(-8, np.log10(700), 400), np.logspace(-8, 1.5, 100)])
+    for y in (0.0, 1.0):
+        losses = np.array([
+            _kernels.canonical_pass(np.ones((1, 1)), np.array([y]), None, None,
+                                    np.array([e]), _kernels.KERNEL_CODES["logistic"],
+                                    hessian=False)[0]
+            for e in (eta if y == 0 else -eta)
+        ])
+        expected = np.logaddexp(0.0, eta)  # y = 1 at -eta has the same loss
+        np.testing.assert_allclose(losses, expected, rtol=4e-16, atol=0)
+
+
+@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+@pytest.mark.parametrize("with_offset_and_weights", [False, True])
+def test_irls_start_kernel_equals_numpy(family, with_offset_and_weights):
+    rng = np.random.default_rng(11)
+    X, y = _data(family, rng, n=2000, p=7)
+    offset = weights = None
+    if with_offset_and_weights:
+        offset = rng.normal(size=len(y)) * 0.2
+        weights = rng.uniform(0, 2, len(y))
+        weights[:30] = 0.0
+    fused = _irls_start_chunk(X, y, offset, weights, family)
+    with np.errstate(all="ignore"):
+        expected = _in_row_blocks(_irls_start_arrays, X, y, offset, weights, family)
+    np.testing.assert_allclose(fused, expected, rtol=1e-11, atol=1e-11 * np.abs(expected).max())
+
+
+def test_irls_start_kernel_leaves_out_rows_it_cannot_use():
+    """A row whose working response is not finite (an infinite offset) is
+    counted, unless its weight is zero, and left out of both sums."""
+    rng = np.random.default_rng(12)
+    X, y = _data(Poisson(), rng, n=600, p=3)
+    offset = np.zeros(len(y))
+    offset[[5, 9, 40]] = np.inf
+    weights = np.ones(len(y))
+    weights[40] = 0.0
+    fused = _irls_start_chunk(X, y, offset, weights, Poisson())
+    keep = np.isfinite(offset)
+    clean = _irls_start_chunk(X[keep], y[keep], offset[keep], weights[keep], Poisson())
+    assert fused[0] == 2
+    np.testing.assert_allclose(fused[1:], clean[1:], rtol=1e-13)
 
 
 def test_poisson_overflow_gives_an_infinite_value():
