@@ -8,8 +8,8 @@ that the numbers are per core:
    the canonical families is the fused numba sweep of ``daskglm._kernels``)
    against the numpy pieces it replaced: ``X @ b``, the family's
    derivatives, ``X' g``, and the weighted Gram matrix;
-2. alternatives for ``X' diag(h) X``: the numba 4 x 2 tile kernel on
-   transposed row blocks (current), the ``X * sqrt(h)`` copy then
+2. alternatives for ``X' diag(h) X``: the numba 4 x 4 tile kernel on
+   transposed 128-row blocks (current), the ``X * sqrt(h)`` copy then
    ``Xw.T @ Xw`` (numpy dispatches it to ``syrk``; the previous kernel),
    scipy's ``dsyrk`` on the same copy, ``X.T @ (X * h)`` (``gemm``), the
    copy made in cache-sized row blocks, and older numba attempts;
@@ -17,7 +17,10 @@ that the numbers are per core:
    what ``chunked._single_threaded_blas`` costs per task;
 4. the numpy-input path (one call) against the same data split in chunks;
 5. two threads against one for the Gram matrix: OpenBLAS ``syrk`` on thin
-   blocks against the numba kernel (the reason for the numba kernel).
+   blocks against the numba kernel (the reason for the numba kernel);
+6. inside the fused kernel: its sweep stopped after each of its steps
+   (transpose, ``eta``, row math, gradient, Gram matrix), and the IRLS
+   start's numba kernel against the numpy row math it replaced.
 
 It only reads daskglm; it changes nothing. The numbers go to stdout.
 """
@@ -30,6 +33,8 @@ import time
 import numpy as np
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
+
+from daskglm import _kernels
 
 from .problems import PROBLEMS
 
@@ -201,10 +206,8 @@ def kernel_pieces(X, y, coef):
 
 def gram_alternatives(X, y, coef, h):
     reference = gram_sqrt_copy(X, h)
-    from daskglm import _kernels
-
     rows = [
-        ("numba 4x2 tiles on transposed 256-row blocks [current]",
+        ("numba 4x4 tiles on transposed 128-row blocks [current]",
          lambda: _kernels.weighted_gram(X, h)),
         ("X * sqrt(h) copy, Xw.T @ Xw (numpy -> syrk)  [previous]", lambda: gram_sqrt_copy(X, h)),
         ("X * sqrt(h) copy, scipy dsyrk", lambda: gram_dsyrk(X, h)),
@@ -287,8 +290,6 @@ def thread_scaling(X, h):
     """The Gram matrix of two halves on two threads against one after the other."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from daskglm import _kernels
-
     halves = [(X[: len(X) // 2], h[: len(X) // 2]), (X[len(X) // 2:], h[len(X) // 2:])]
     print("\n5. X' diag(h) X over two halves: one thread after the other vs two threads")
     for name, func in (("numpy blocked syrk", gram_blocked),
@@ -300,10 +301,54 @@ def thread_scaling(X, h):
         print(f"   {name:55s} {1e3 * one:8.1f} ms -> {1e3 * two:8.1f} ms")
 
 
+@njit(nogil=True)
+def _kernel_steps(X, y, coef, steps):
+    """The fused logistic sweep of ``daskglm._kernels``, stopped after ``steps`` steps."""
+    n, p = X.shape
+    XT, H = _kernels._buffers(p)
+    eta, r, h = np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK)
+    grad = np.zeros(p)
+    value = 0.0
+    for start in range(0, n, _kernels._BLOCK):
+        m = min(n, start + _kernels._BLOCK) - start
+        _kernels._transpose(X, start, m, XT)
+        if steps >= 2:
+            _kernels._linear_predictor(XT, coef, m, p, eta)
+        if steps >= 3:
+            for i in range(m):
+                nll, gradient, fisher = _kernels._row_math(0, y[start + i], eta[i])
+                value += nll
+                r[i] = gradient
+                h[i] = fisher
+        if steps >= 4:
+            _kernels._add_moment(XT, r, m, p, grad)
+        if steps >= 5:
+            _kernels._accumulate_gram(XT, h, m, p, H)
+    return value + grad.sum() + H[0, 0] + XT[0, 0] + eta[0]
+
+
+def kernel_steps(X, y, coef):
+    from daskglm import Logistic
+    from daskglm.objective import _in_row_blocks, _irls_start_arrays
+
+    chunk = slice(0, min(len(y), 250_000))
+    X, y = X[chunk], y[chunk]
+    print(f"\n6. inside the fused kernel, one thread, one chunk of {len(y):,} rows")
+    steps = ["transpose the block", "+ eta = X b", "+ row math (exp, log)",
+             "+ gradient", "+ Gram matrix (the whole sweep)"]
+    for count, name in enumerate(steps, start=1):
+        seconds = best_of(lambda: _kernel_steps(X, y, coef, count))
+        print(f"   {name:55s} {1e3 * seconds:8.2f} ms")
+    numpy_start = best_of(lambda: _in_row_blocks(_irls_start_arrays, X, y, None, None, Logistic()))
+    numba_start = best_of(lambda: _kernels.canonical_start(X, y, None, None, 0))
+    print(f"   {'IRLS start: numpy row math + numba Gram [previous]':55s} {1e3 * numpy_start:8.2f} ms")
+    print(f"   {'IRLS start: one numba sweep [current]':55s} {1e3 * numba_start:8.2f} ms")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sections", default="12345")
+    parser.add_argument("--sections", default="123456")
     args = parser.parse_args(argv)
     data = PROBLEMS["logistic"].scaled(n_rows=args.rows).make()
     X, y = data.design, data.y
@@ -322,6 +367,9 @@ def main(argv=None):
         blas_limit_cost()
     if "5" in args.sections:
         thread_scaling(X, h)
+    if "6" in args.sections:
+        with threadpool_limits(1):
+            kernel_steps(X, y, coef)
 
 
 if __name__ == "__main__":
