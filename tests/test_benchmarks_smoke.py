@@ -71,3 +71,10 @@ def test_suite_on_toy_problems_writes_a_report(tmp_path):
     text = (tmp_path / "smoke.md").read_text()
     assert "statsmodels IRLS" in text and "### rows sweep" in text
     assert any(p.endswith("smoke_rows.png") for p in paths)
+    # targets on problems this run has are listed; the historical problem did not run
+    assert "logistic: newton <= 0.5 x glum" in text and "historical 8e6" not in text
+
+    # the markdown can be rewritten from the JSON alone
+    (tmp_path / "smoke.md").unlink()
+    report.main([str(tmp_path / "smoke.json")])
+    assert (tmp_path / "smoke.md").read_text() == text
