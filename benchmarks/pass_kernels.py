@@ -4,8 +4,8 @@
 logistic problem (1e6 x 21 by default), with BLAS limited to one thread so
 that the numbers are per core:
 
-1. the per-chunk kernel (``daskglm.objective._evaluate_chunk``, which for
-   the canonical families is the fused numba sweep of ``daskglm._kernels``)
+1. the per-chunk kernel (``daskglm.passes.objective._evaluate_chunk``, which for
+   the canonical families is the fused numba sweep of ``daskglm.passes.kernels``)
    against the numpy pieces it replaced: ``X @ b``, the family's
    derivatives, ``X' g``, and the weighted Gram matrix;
 2. alternatives for ``X' diag(h) X``: the numba 4 x 4 tile kernel on
@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
 
-from daskglm import _kernels
+from daskglm.passes import kernels as _kernels
 
 from .problems import PROBLEMS
 
@@ -181,7 +181,7 @@ def _fused_logistic_parallel(X, y, coef, n_parts):
 # -- sections ---------------------------------------------------------------------------------
 def kernel_pieces(X, y, coef):
     from daskglm import Logistic
-    from daskglm.objective import _evaluate_chunk, _weighted_gram
+    from daskglm.passes.objective import _evaluate_chunk, _weighted_gram
 
     family = Logistic()
     points = np.ascontiguousarray(coef[:, None])
@@ -241,7 +241,7 @@ def dask_passes(data, coef):
     import dask
 
     from daskglm import Logistic
-    from daskglm.objective import Objective
+    from daskglm.passes.objective import Objective
 
     print("\n3. one dask pass (value, gradient, Hessian) against the number of chunks, "
           "threaded scheduler, 2 workers")
@@ -265,7 +265,7 @@ def dask_passes(data, coef):
 
 
 def blas_limit_cost():
-    from daskglm.chunked import _single_threaded_blas
+    from daskglm.passes.chunked import _single_threaded_blas
     from threadpoolctl import ThreadpoolController
 
     with _single_threaded_blas():
@@ -303,7 +303,7 @@ def thread_scaling(X, h):
 
 @njit(nogil=True)
 def _kernel_steps(X, y, coef, steps):
-    """The fused logistic sweep of ``daskglm._kernels``, stopped after ``steps`` steps."""
+    """The fused logistic sweep of ``daskglm.passes.kernels``, stopped after ``steps`` steps."""
     n, p = X.shape
     XT, H = _kernels._buffers(p)
     eta, r, h = np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK)
@@ -329,7 +329,7 @@ def _kernel_steps(X, y, coef, steps):
 
 def kernel_steps(X, y, coef):
     from daskglm import Logistic
-    from daskglm.objective import _in_row_blocks, _irls_start_arrays
+    from daskglm.passes.objective import _in_row_blocks, _irls_start_arrays
 
     chunk = slice(0, min(len(y), 250_000))
     X, y = X[chunk], y[chunk]

@@ -1,12 +1,12 @@
 """daskglm: generalized linear models on dask, with statsmodels' statistics
 and scikit-learn's manners."""
 
-from . import links, solvers
+from . import families, links, regularizers, solvers
 from .exceptions import ConvergenceWarning, PerfectSeparationWarning
-from .families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
-from .regularizers import L1, L2, ElasticNet
-from .model import GLM, glm
-from .results import GLMResults
+from .math.families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
+from .math.penalties import L1, L2, ElasticNet
+from .frontend.model import GLM, glm
+from .inference.results import GLMResults
 
 __version__ = "0.1.0"
 

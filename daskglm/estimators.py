@@ -54,8 +54,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .families import Logistic, Normal, Poisson
-from .regularizers import L1, L2, ElasticNet
+from .math.families import Logistic, Normal, Poisson
+from .math.penalties import L1, L2, ElasticNet
 from .solvers import get_solver, solvers_for
 
 __all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression"]

@@ -1,4 +1,4 @@
-"""Automatic row chunks when data are persisted (daskglm.chunked.balance_row_chunks)."""
+"""Automatic row chunks when data are persisted (daskglm.passes.chunked.balance_row_chunks)."""
 
 import os
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import daskglm
-from daskglm.chunked import ChunkedData, _balanced_rows
+from daskglm.passes.chunked import ChunkedData, _balanced_rows
 from daskglm.solvers import newton
 
 THREADS = os.cpu_count() or 1

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 import daskglm
-from daskglm.cli import main, read_data
-from daskglm.saved import load_fit
+from daskglm.cli.main import main, read_data
+from daskglm.frontend.saved import load_fit
 
 FORMULA = "claims ~ age + C(region) + C(vehicle)"
 REPO = Path(daskglm.__file__).resolve().parent.parent

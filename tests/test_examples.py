@@ -12,7 +12,7 @@ import statsmodels.formula.api as smf
 
 import daskglm
 from daskglm import solvers
-from daskglm.saved import load_fit
+from daskglm.frontend.saved import load_fit
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

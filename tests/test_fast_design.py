@@ -8,9 +8,9 @@ import pandas as pd
 import patsy
 import pytest
 
-from daskglm import fast_design
-from daskglm.fast_design import _build_columnwise, _Unsupported, build_design_block
-from daskglm.formula import _design_partition, learn_formula, predict_partition
+from daskglm.frontend import fast_design
+from daskglm.frontend.fast_design import _build_columnwise, _Unsupported, build_design_block
+from daskglm.frontend.formula import _design_partition, learn_formula, predict_partition
 from daskglm.families import Poisson
 
 

@@ -11,8 +11,8 @@ import patsy
 import pytest
 from conftest import CountComputes
 
-from daskglm.formula import _learn_partition, learn_formula
-from daskglm.transforms import Center, Standardize
+from daskglm.frontend.formula import _learn_partition, learn_formula
+from daskglm.frontend.transforms import Center, Standardize
 
 
 def make_frame(n=600, seed=0):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from daskglm import Logistic, Normal, Poisson
-from daskglm import _kernels
-from daskglm.objective import (_evaluate_arrays, _evaluate_chunk, _in_row_blocks,
+from daskglm.passes import kernels as _kernels
+from daskglm.passes.objective import (_evaluate_arrays, _evaluate_chunk, _in_row_blocks,
                                _irls_start_arrays, _irls_start_chunk, kernel_code)
 
 

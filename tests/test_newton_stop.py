@@ -10,7 +10,7 @@ import pytest
 import daskglm
 from daskglm import links, solvers
 from daskglm.exceptions import ConvergenceWarning
-from daskglm.objective import Objective
+from daskglm.passes.objective import Objective
 from daskglm.solvers._base import Problem
 
 from conftest import make_glm_data

@@ -11,7 +11,7 @@ from conftest import CountComputes
 from glm_reference import CASES, case_reference, frame, partitioned
 
 import daskglm
-from daskglm import results as results_module
+from daskglm.inference import results as results_module
 
 RESIDUALS = ("fittedvalues", "resid_response", "resid_pearson", "resid_deviance",
              "resid_working")

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import daskglm
-from daskglm.saved import FORMAT, VERSION, fit_document, load_fit, save_results
+from daskglm.frontend.saved import FORMAT, VERSION, fit_document, load_fit, save_results
 
 FORMULA = ("y ~ center(x) + standardize(np.log(z)) + C(g, Treatment('b')) + h + C(k) + flag"
            " + z:g")

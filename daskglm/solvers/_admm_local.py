@@ -30,9 +30,9 @@ import scipy.linalg
 
 import scipy.sparse as sp
 
-from .. import _kernels
-from ..chunked import _single_threaded_blas
-from ..objective import _linear_predictor, _weighted_gram, kernel_code
+from ..passes import kernels as _kernels
+from ..passes.chunked import _single_threaded_blas
+from ..passes.objective import _linear_predictor, _weighted_gram, kernel_code
 
 __all__ = ["LocalSettings", "LocalState", "consensus_step"]
 

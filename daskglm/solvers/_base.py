@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import ConvergenceWarning
-from ..families import get_family
-from ..objective import Objective
-from ..regularizers import ElasticNet, get_regularizer
+from ..math.families import get_family
+from ..passes.objective import Objective
+from ..math.penalties import ElasticNet, get_regularizer
 from ._quadratic import minimise_quadratic
 from ._registry import solvers_for
 from .result import SolverResult

@@ -11,10 +11,10 @@ import dask
 import numpy as np
 from dask.delayed import Delayed
 
-from ..families import Logistic
+from ..math.families import Logistic
 from ._admm_local import LocalSettings, consensus_step
 from ._base import Trace, setup
-from .._client import distributed_client
+from ..passes.client import distributed_client
 from ._registry import register_solver
 
 __all__ = ["admm"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.optimize
 
-from ..families import Logistic
+from ..math.families import Logistic
 from ._base import Trace, setup
 from ._registry import register_solver
 

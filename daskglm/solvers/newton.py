@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
-from ..families import Logistic
+from ..math.families import Logistic
 from ._base import Trace, setup
 from ._base import noise as _noise
 from ._quadratic import minimise_quadratic

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..families import Logistic
+from ..math.families import Logistic
 from ._base import Trace, noise, setup
 from ._first_order import diagonal_metric, step_ladder
 from ._registry import register_solver

@@ -10,7 +10,7 @@ import dask
 import numpy as np
 import scipy.sparse as sp
 
-from ..families import Logistic, Normal, Poisson
+from ..math.families import Logistic, Normal, Poisson
 from . import _saga_kernels as kernels
 from ._base import Trace, noise, setup
 from ._registry import register_solver

@@ -22,7 +22,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from .chunked import ChunkedData, _should_persist, balance_row_chunks
+from ..passes.chunked import ChunkedData, _should_persist, balance_row_chunks
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 

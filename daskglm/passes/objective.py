@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
+from . import kernels as _kernels
 from .chunked import ChunkedData
-from .families import Family, Logistic, Normal, Poisson, domain_message
+from ..math.families import Family, Logistic, Normal, Poisson, domain_message
 
 __all__ = ["Objective", "Evaluation"]
 

@@ -183,10 +183,10 @@ def _common(parser):
 
 
 def _add_fit_parser(commands):
-    from .families import FAMILIES
-    from .links import LINKS
-    from .results import COV_TYPES
-    from .solvers import SOLVERS
+    from ..math.families import FAMILIES
+    from ..math.links import LINKS
+    from ..inference.results import COV_TYPES
+    from ..solvers import SOLVERS
 
     fit = commands.add_parser(
         "fit", help="fit a GLM to data files and print its summary",
@@ -276,7 +276,7 @@ def _scheduler(args):
 
 def _penalty(args):
     """The penalty the arguments ask for (or None), refusing inconsistent options."""
-    from .regularizers import ElasticNet, get_regularizer
+    from ..math.penalties import ElasticNet, get_regularizer
 
     if args.cov_type == "cluster" and args.groups is None:
         raise ValueError("--cov-type cluster needs --groups COL")
@@ -310,8 +310,8 @@ def _check_output_path(path, what):
 def _fit_model(args, data):
     from patsy import EvalEnvironment
 
-    from .families import get_family
-    from .model import glm
+    from ..math.families import get_family
+    from ..frontend.model import glm
 
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
@@ -357,7 +357,7 @@ def _labels(part, dtype):
 
 
 def _render(results, output):
-    from .saved import dumps, fit_document
+    from ..frontend.saved import dumps, fit_document
 
     if output == "json":
         return dumps(fit_document(results))
@@ -367,7 +367,7 @@ def _render(results, output):
 
 
 def _run_fit(args, stdout, stderr):
-    from .saved import save_results
+    from ..frontend.saved import save_results
 
     _penalty(args)                                   # refuse bad options before any work
     if args.save is not None:
@@ -390,7 +390,7 @@ def _run_fit(args, stdout, stderr):
 
 
 def _run_predict(args, stdout, stderr):
-    from .saved import load_fit
+    from ..frontend.saved import load_fit
 
     fit = load_fit(args.fit)
     output = Path(args.output)
@@ -468,7 +468,7 @@ def main(argv=None) -> int:
         The exit status: 0 on success, 1 for bad data or arguments found
         while running, 130 when interrupted (argparse exits with 2 itself).
     """
-    from .exceptions import ConvergenceWarning, PerfectSeparationWarning
+    from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
 
     args = build_parser().parse_args(argv)
     stdout, stderr = sys.stdout, sys.stderr
@@ -491,5 +491,3 @@ def main(argv=None) -> int:
             return 1
 
 
-if __name__ == "__main__":
-    sys.exit(main())

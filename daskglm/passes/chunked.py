@@ -25,8 +25,8 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-from . import _kernels
-from ._client import current_client
+from . import kernels as _kernels
+from .client import current_client
 
 __all__ = ["ChunkedData", "DataStats"]
 

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .families import Normal
-from .links import Identity
-from .objective import _gram_and_moment, _in_row_blocks, _weighted_gram
+from ..math.families import Normal
+from ..math.links import Identity
+from ..passes.objective import _gram_and_moment, _in_row_blocks, _weighted_gram
 
 __all__ = ["GLMResults", "statistics_pass"]
 

@@ -75,9 +75,9 @@ import numpy as np
 import pandas as pd
 
 from . import transforms as _transforms
-from .families import get_family
+from ..math.families import get_family
 from .formula import FormulaDesign, _Learned, _Recipe
-from .links import Log
+from ..math.links import Log
 
 __all__ = ["FORMAT", "VERSION", "SavedFit", "fit_document", "dumps", "save_results", "load_fit"]
 
@@ -238,7 +238,7 @@ def fit_document(results) -> dict:
     recipe = formula.recipe
     family = results.family
     penalty = results.regularizer
-    from . import __version__
+    from .. import __version__
 
     return {
         "format": FORMAT,

@@ -24,17 +24,17 @@ import numpy as np
 import pandas as pd
 from patsy import EvalEnvironment
 
-from . import solvers
+from .. import solvers
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
-from .families import Normal, domain_message, get_family
+from ..math.families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .links import Log
-from .progress import ProgressBar, chain_callbacks
-from .exceptions import ConvergenceWarning
-from .regularizers import ElasticNet, get_regularizer
-from .results import COV_TYPES, GLMResults, statistics_pass
-from .solvers._base import _penalized_mask
+from ..math.links import Log
+from ..progress import ProgressBar, chain_callbacks
+from ..exceptions import ConvergenceWarning
+from ..math.penalties import ElasticNet, get_regularizer
+from ..inference.results import COV_TYPES, GLMResults, statistics_pass
+from ..solvers._base import _penalized_mask
 
 __all__ = ["GLM", "glm"]
 

@@ -1,0 +1,1 @@
+"""What users call: formulas and designs, the GLM model, prediction, saved fits."""

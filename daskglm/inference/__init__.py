@@ -1,0 +1,1 @@
+"""Statistics of a fitted model: results, covariances, summary tables."""

@@ -1,0 +1,180 @@
+"""Penalties on the coefficients: value, gradient where smooth, proximal operator.
+
+All penalties are the elastic net in DESIGN.md's scaling,
+
+    alpha * ( l1_ratio * ||b||_1 + (1 - l1_ratio) / 2 * ||b||_2^2 ),
+
+added to the weighted mean negative log-likelihood. ``L1`` is
+``l1_ratio = 1`` and ``L2`` is ``l1_ratio = 0``. Every method takes an
+optional boolean ``penalized`` mask; coefficients where it is False (the
+intercept, columns the caller marks unpenalized) are never touched.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["Regularizer", "ElasticNet", "L1", "L2", "get_regularizer"]
+
+
+def _masked(values, penalized):
+    return values if penalized is None else np.where(penalized, values, 0.0)
+
+
+class ElasticNet:
+    """Elastic-net penalty ``alpha * (l1_ratio * |b|_1 + (1 - l1_ratio)/2 * |b|_2^2)``.
+
+    Parameters
+    ----------
+    alpha : float, >= 0
+        Overall strength, in the scaling of glmnet and of statsmodels'
+        ``fit_regularized(alpha, L1_wt)``.
+    l1_ratio : float in [0, 1]
+        Share of the L1 part (statsmodels' ``L1_wt``).
+
+    Notes
+    -----
+    The proximal operator with step ``t`` (a scalar or one step per
+    coefficient) soft-thresholds by ``t * alpha * l1_ratio`` and then shrinks
+    by ``1 / (1 + t * alpha * (1 - l1_ratio))``.
+    """
+
+    name = "elastic_net"
+
+    def __init__(self, alpha=1.0, l1_ratio=0.5):
+        if not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha < 0:
+            raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
+        if not isinstance(l1_ratio, numbers.Real) or not 0.0 <= l1_ratio <= 1.0:
+            raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
+        self.alpha = float(alpha)
+        self.l1_ratio = float(l1_ratio)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(alpha={self.alpha!r}, l1_ratio={self.l1_ratio!r})"
+
+    def __eq__(self, other):
+        return (
+            isinstance(other, ElasticNet)
+            and self.alpha == other.alpha
+            and self.l1_ratio == other.l1_ratio
+        )
+
+    def __hash__(self):
+        return hash((self.alpha, self.l1_ratio))
+
+    @property
+    def l1(self) -> float:
+        """The weight of ``|b|_1``: ``alpha * l1_ratio``."""
+        return self.alpha * self.l1_ratio
+
+    @property
+    def l2(self) -> float:
+        """The weight of ``|b|_2^2 / 2``: ``alpha * (1 - l1_ratio)``."""
+        return self.alpha * (1.0 - self.l1_ratio)
+
+    @property
+    def is_smooth(self) -> bool:
+        """True when the penalty has no L1 part (it is differentiable)."""
+        return self.l1 == 0.0
+
+    def value(self, coef, penalized=None) -> float:
+        coef = _masked(np.asarray(coef, dtype=float), penalized)
+        return float(self.l1 * np.abs(coef).sum() + 0.5 * self.l2 * coef @ coef)
+
+    def gradient(self, coef, penalized=None):
+        """Gradient, defined where the penalty is smooth (``sign(0)`` is 0)."""
+        coef = np.asarray(coef, dtype=float)
+        return _masked(self.l1 * np.sign(coef) + self.l2 * coef, penalized)
+
+    def hessian_diagonal(self, n_coef, penalized=None):
+        return _masked(np.full(n_coef, self.l2), penalized)
+
+    def prox(self, v, step, penalized=None):
+        """``argmin_x |x - v|^2 / 2 + step * penalty(x)``, elementwise.
+
+        ``step`` is a scalar or an array shaped like ``v`` (a diagonal metric).
+        """
+        v = np.asarray(v, dtype=float)
+        step = np.asarray(step, dtype=float)
+        shrunk = np.sign(v) * np.maximum(np.abs(v) - step * self.l1, 0.0)
+        shrunk = shrunk / (1.0 + step * self.l2)
+        return shrunk if penalized is None else np.where(penalized, shrunk, v)
+
+    def kkt_residual(self, coef, grad, penalized=None):
+        """The smallest-norm element of grad + subgradient of the penalty.
+
+        Zero exactly at an optimum of smooth loss + penalty; its largest
+        absolute value is the stopping measure of every solver.
+        """
+        coef = np.asarray(coef, dtype=float)
+        grad = np.asarray(grad, dtype=float)
+        smooth = grad + self.l2 * coef
+        at_zero = np.sign(smooth) * np.maximum(np.abs(smooth) - self.l1, 0.0)
+        nonzero = smooth + self.l1 * np.sign(coef)
+        residual = np.where(coef == 0.0, at_zero, nonzero)
+        return residual if penalized is None else np.where(penalized, residual, grad)
+
+
+Regularizer = ElasticNet
+
+
+class L1(ElasticNet):
+    """Lasso penalty ``alpha * |b|_1`` (``ElasticNet(alpha, l1_ratio=1)``)."""
+
+    name = "l1"
+
+    def __init__(self, alpha=1.0):
+        super().__init__(alpha, 1.0)
+
+    def __repr__(self):
+        return f"L1(alpha={self.alpha!r})"
+
+
+class L2(ElasticNet):
+    """Ridge penalty ``alpha / 2 * |b|_2^2`` (``ElasticNet(alpha, l1_ratio=0)``)."""
+
+    name = "l2"
+
+    def __init__(self, alpha=1.0):
+        super().__init__(alpha, 0.0)
+
+    def __repr__(self):
+        return f"L2(alpha={self.alpha!r})"
+
+
+REGULARIZERS = {"l1": L1, "l2": L2, "elastic_net": ElasticNet, "elasticnet": ElasticNet}
+
+
+def get_regularizer(regularizer, alpha=None, l1_ratio=None):
+    """Return a penalty (or None) from a penalty, its name with ``alpha=``, or None.
+
+    ``get_regularizer("l1", alpha=0.1)`` is ``L1(0.1)``;
+    ``get_regularizer("elastic_net", alpha=0.1, l1_ratio=0.3)`` an elastic net.
+    A penalty with ``alpha == 0`` is kept (it costs nothing); ``None`` means none.
+    """
+    if regularizer is None:
+        if alpha not in (None, 0, 0.0):
+            raise ValueError("alpha was given without a regularizer")
+        return None
+    if isinstance(regularizer, ElasticNet):
+        if alpha is not None or l1_ratio is not None:
+            raise ValueError("alpha/l1_ratio are given by the regularizer instance already")
+        return regularizer
+    if isinstance(regularizer, str):
+        key = regularizer.lower()
+        if key not in REGULARIZERS:
+            known = ", ".join(sorted(set(REGULARIZERS) - {"elasticnet"}))
+            raise ValueError(f"unknown regularizer {regularizer!r}; known: {known}")
+        if alpha is None:
+            raise ValueError(f"regularizer {regularizer!r} needs alpha=")
+        cls = REGULARIZERS[key]
+        if cls is ElasticNet:
+            return ElasticNet(alpha, 0.5 if l1_ratio is None else l1_ratio)
+        if l1_ratio is not None:
+            raise ValueError(f"l1_ratio does not apply to regularizer {regularizer!r}")
+        return cls(alpha)
+    raise TypeError(
+        f"regularizer must be L1, L2, ElasticNet, one of their names or None; got {regularizer!r}"
+    )

@@ -1,0 +1,5 @@
+"""Passes over chunked data: one sweep of the chunks per evaluation.
+
+Chunked data and its checks (:mod:`.chunked`), the compiled per-chunk
+kernels (:mod:`.kernels`), the solvers' objective (:mod:`.objective`).
+"""
