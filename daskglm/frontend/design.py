@@ -22,7 +22,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ..passes.chunked import ChunkedData, _should_persist, balance_row_chunks
+from ..passes.chunked import ChunkedData, should_persist, balance_row_chunks
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
@@ -115,7 +115,7 @@ class Design:
             return self
         names = ("X", "y", "offset", "freq_weights", "var_weights")
         arrays = [getattr(self, name) for name in names]
-        if not _should_persist(persist, arrays):
+        if not should_persist(persist, arrays):
             return self
         present = balance_row_chunks([a for a in arrays if a is not None])
         done = iter(dask.persist(*present))
