@@ -157,11 +157,6 @@ def _positive_float(text):
     return value
 
 
-def _cov_type(text):
-    """statsmodels' spelling: ``HC0``/``HC1`` upper case, the others lower case."""
-    return text.upper() if text.upper().startswith("HC") else text.lower()
-
-
 def _solver_option(text):
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
@@ -185,7 +180,7 @@ def _common(parser):
 def _add_fit_parser(commands):
     from ..math.families import FAMILIES
     from ..math.links import LINKS
-    from ..inference.results import COV_TYPES
+    from ..inference.covariance import COV_TYPES, canonical_name
     from ..solvers import SOLVERS
 
     fit = commands.add_parser(
@@ -203,7 +198,8 @@ def _add_fit_parser(commands):
         fit.add_argument(f"--{role}", metavar="COL", help=f"column holding the {role}")
     fit.add_argument("--missing", default="drop", choices=["drop", "raise"],
                      help="drop rows with missing values (default) or refuse them")
-    fit.add_argument("--cov-type", default="nonrobust", type=_cov_type, choices=list(COV_TYPES),
+    fit.add_argument("--cov-type", default="nonrobust", type=canonical_name,
+                     choices=list(COV_TYPES),
                      help="covariance of the estimates (default: nonrobust)")
     fit.add_argument("--groups", metavar="COL", help="cluster labels for --cov-type cluster")
     fit.add_argument("--penalty", choices=["l1", "l2", "elastic_net"],
