@@ -218,7 +218,7 @@ class GLM:
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
-                             cov_options.get("use_correction", True))
+                             cov_options)
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
@@ -281,7 +281,7 @@ class GLM:
         return float(fit.coef[0]), None
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 use_correction=True):
+                 cov_options=None):
         null_coef, null_mean = self._null_model(design, facts, tol)
         request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
@@ -289,7 +289,7 @@ class GLM:
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
-                          sum_freq_weights=facts.sum_freq_weights, use_correction=use_correction)
+                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):

@@ -33,15 +33,19 @@ class CovarianceType:
         The sentence statsmodels prints under the summary.
     options, required : frozenset
         The ``cov_kwds`` keys it takes, and those it needs.
+    defaults : dict
+        Values of the optional keys when not given.
     """
 
     name = ""
     description = ""
     options: frozenset = frozenset()
     required: frozenset = frozenset()
+    defaults: dict = {}
 
     def check_options(self, cov_kwds) -> dict:
-        """A copy of ``cov_kwds`` (a dict or None), refusing keys this type does not take."""
+        """A copy of ``cov_kwds`` (a dict or None) with the defaults filled in,
+        refusing keys this type does not take and missing required ones."""
         if cov_kwds is not None and not isinstance(cov_kwds, dict):
             raise TypeError(f"cov_kwds must be a dict or None, got {type(cov_kwds).__name__}")
         options = dict(cov_kwds or {})
@@ -54,7 +58,7 @@ class CovarianceType:
             optional = ", ".join(repr(k) for k in sorted(self.options - self.required))
             raise ValueError(f"cov_type={self.name!r} needs cov_kwds={{{needed}}} (and "
                              f"optionally {optional}); got {sorted(options)}")
-        return options
+        return {**self.defaults, **options}
 
     def request(self, family, n_groups=0) -> StatisticsRequest:
         """The optional sums the statistics pass must make for this type."""
@@ -112,6 +116,7 @@ class ClusterRobust(Sandwich):
     description = "Standard Errors are robust to cluster correlation (cluster)"
     options = frozenset({"groups", "use_correction"})
     required = frozenset({"groups"})
+    defaults = {"use_correction": True}
 
     def request(self, family, n_groups=0):
         return StatisticsRequest(observed_information=not family.is_canonical,
@@ -120,7 +125,7 @@ class ClusterRobust(Sandwich):
     def meat(self, statistics, *, nobs, options):
         scores = statistics.group_scores
         meat = scores.T @ scores
-        if options.get("use_correction", True):
+        if options["use_correction"]:
             n_groups, k = scores.shape
             meat = meat * (n_groups / (n_groups - 1.0) * (nobs - 1.0) / (nobs - k))
         return meat

@@ -68,7 +68,7 @@ class GLMResults:
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
                  method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
-                 use_correction=True):
+                 cov_options=None):
         self.model = model
         self.family = model.family
         self._design = design
@@ -91,10 +91,11 @@ class GLMResults:
         self.pearson_chi2 = statistics.pearson_chi2
         self.scale = self.pearson_chi2 / self.df_resid if self.family.estimates_scale else 1.0
         self.llf, self.llnull = self._loglikelihoods()
-        self.cov_kwds = {"description": COV_TYPES[cov_type].description}
-        if cov_type == "cluster":
+        # statsmodels' cov_kwds: the description and the options (not the groups' labels)
+        self.cov_kwds = {"description": COV_TYPES[cov_type].description,
+                         **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
+        if statistics.group_scores is not None:
             self.n_groups = statistics.group_scores.shape[0]
-            self.cov_kwds["use_correction"] = bool(use_correction)
         self._cov = self._covariance()
 
     # -- likelihood and information criteria ---------------------------------
