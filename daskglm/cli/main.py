@@ -23,7 +23,7 @@ told by the extension. It is read lazily with ``dask.dataframe``.
 standard errors, p-values, covariance, statistics, convergence and the
 design), and with ``--save`` writes that document to a file, which
 ``predict`` applies to new data. The document's format is described in
-:mod:`daskglm.saved`. Formulas may use numpy as ``np`` and patsy's builtins
+:mod:`daskglm.frontend.saved`. Formulas may use numpy as ``np`` and patsy's builtins
 (``C``, ``Q``, ``I``, ``center``, ``standardize``, ...).
 
 Without ``--scheduler`` or ``--workers`` dask's default threaded scheduler
@@ -33,8 +33,8 @@ worker processes for the run; ``--scheduler ADDRESS`` connects to a running
 line opens a ``distributed.Client`` (made current for the run only).
 
 The parser is :mod:`.arguments`, reading and writing files :mod:`.io`; this
-module runs the commands. Errors in the arguments or the data end the command with a one-line message
-on stderr and exit status 1 (2 for arguments argparse refuses);
+module runs the commands. Errors in the arguments or the data end the
+command with a one-line message on stderr and exit status 1 (2 for arguments argparse refuses);
 ``--traceback`` shows the full traceback instead. Warnings (such as
 non-convergence) are printed on one line each.
 """

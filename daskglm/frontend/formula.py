@@ -51,7 +51,8 @@ class FormulaDesign:
     """A formula learned over every partition of a dask dataframe.
 
     Build it with :func:`learn_formula`. It lays out the design of the data
-    it was learned on (:meth:`design`) and predicts on new data (:meth:`predict`).
+    it was learned on (:meth:`design`); :func:`daskglm.frontend.prediction.predict_frame`
+    predicts on new data with it.
 
     Attributes
     ----------
@@ -94,7 +95,7 @@ class FormulaDesign:
     @property
     def recipe(self) -> Recipe:
         """The picklable recipe: formula text, namespace and what was learned
-        (read by :mod:`daskglm.saved`; ``FormulaDesign(recipe, [], [])``
+        (read by :mod:`daskglm.frontend.saved`; ``FormulaDesign(recipe, [], [])``
         rebuilds a design that predicts)."""
         return self._recipe
 

@@ -149,7 +149,8 @@ def merge_factor(code, parts):
     if kind == "numerical":
         counts = {p.n_columns for p in parts}
         if len(counts) > 1:
-            raise ValueError(f"the term {code!r} has {sorted(counts)} columns in different partitions")
+            raise ValueError(f"the term {code!r} has {sorted(counts)} columns in different "
+                             "partitions")
         merged.n_columns = counts.pop()
     else:
         merged.levels, merged.explicit_levels = _merge_levels(parts)

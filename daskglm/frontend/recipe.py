@@ -100,7 +100,8 @@ class _PatsyFactor:
         with np.errstate(all="ignore"):
             on_meta = self._factor.eval(state, self._meta)
         contrast = getattr(on_meta, "contrast", None)
-        return patsy.builtins.C(np.array(learned.levels[:1], dtype=object), contrast, learned.levels)
+        first = np.array(learned.levels[:1], dtype=object)
+        return patsy.builtins.C(first, contrast, learned.levels)
 
 
 # -- the picklable description of a formula ----------------------------------
@@ -128,7 +129,7 @@ class Recipe:
         return state
 
     def __dask_tokenize__(self):
-        return ("daskglm.formula.Recipe", self._token)
+        return ("daskglm.frontend.recipe.Recipe", self._token)
 
     def with_learned(self, learned, categories):
         return Recipe(self.text, self.namespace, self.meta, learned, categories, self.extras)
