@@ -34,9 +34,9 @@ line opens a ``distributed.Client`` (made current for the run only).
 
 The parser is :mod:`.arguments`, reading and writing files :mod:`.io`; this
 module runs the commands. Errors in the arguments or the data end the
-command with a one-line message on stderr and exit status 1 (2 for arguments argparse refuses);
-``--traceback`` shows the full traceback instead. Warnings (such as
-non-convergence) are printed on one line each.
+command with a one-line message on stderr and exit status 1 (2 for
+arguments argparse refuses); ``--traceback`` shows the full traceback
+instead. Warnings (such as non-convergence) are printed on one line each.
 """
 
 from __future__ import annotations
