@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 import daskglm
-from daskglm.cli.main import main, read_data
+from daskglm.cli.io import read_data
+from daskglm.cli.main import main
 from daskglm.frontend.saved import load_fit
 
 FORMULA = "claims ~ age + C(region) + C(vehicle)"

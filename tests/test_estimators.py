@@ -159,7 +159,7 @@ def test_coefficients_equal_scikit_learn(case, solver):
 def test_auto_solver_leaves_newton_for_many_coefficients(monkeypatch, penalty, expected):
     X, y = diabetes()
     assert LinearRegression(penalty=penalty).fit(X, y).result_.solver == "newton"
-    monkeypatch.setattr(estimators, "_NEWTON_MAX_COEF", X.shape[1])   # 10 + intercept > 10
+    monkeypatch.setattr(estimators.base, "NEWTON_MAX_COEF", X.shape[1])   # 10 + intercept > 10
     model = LinearRegression(penalty=penalty, C=1 / (0.05 * len(y)), max_iter=5000).fit(X, y)
     assert model.result_.solver == expected and model.result_.converged
 

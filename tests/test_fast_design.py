@@ -10,7 +10,8 @@ import pytest
 
 from daskglm.frontend import fast_design
 from daskglm.frontend.fast_design import _build_columnwise, _Unsupported, build_design_block
-from daskglm.frontend.formula import _design_partition, learn_formula, predict_partition
+from daskglm.frontend.formula import design_partition, learn_formula
+from daskglm.frontend.prediction import predict_partition
 from daskglm.families import Poisson
 
 
@@ -206,7 +207,7 @@ def test_partition_builds_equal_patsy_with_the_learned_design(formula):
         expected = patsy_block(recipe.design_infos(), frame)
         np.testing.assert_array_equal(_build_columnwise(recipe.design_infos(), frame,
                                                         "raise", 0), expected)
-        np.testing.assert_array_equal(_design_partition(part.compute(), recipe, count),
+        np.testing.assert_array_equal(design_partition(part.compute(), recipe, count),
                                       expected)
 
 

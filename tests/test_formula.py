@@ -11,7 +11,8 @@ import patsy
 import pytest
 from conftest import CountComputes
 
-from daskglm.frontend.formula import _learn_partition, learn_formula
+from daskglm.frontend.formula import learn_formula
+from daskglm.frontend.formula_learning import learn_partition
 from daskglm.frontend.transforms import Center, Standardize
 
 
@@ -72,7 +73,7 @@ def test_partitions_holding_some_levels_still_get_every_column():
 def test_learning_moves_only_levels_and_sums():
     data = pd.concat([make_frame(seed=s) for s in range(30)], ignore_index=True)  # 18,000 rows
     learned = learn_formula("y ~ C(g) + center(x) + standardize(z) + c", data)
-    report = _learn_partition(data, learned._recipe)
+    report = learn_partition(data, learned._recipe)
     assert len(pickle.dumps(report)) < 6_000
 
 

@@ -11,7 +11,7 @@ from conftest import CountComputes
 from glm_reference import CASES, case_reference, frame, partitioned
 
 import daskglm
-from daskglm.inference import results as results_module
+from daskglm.passes.statistics import statistics_pass
 
 RESIDUALS = ("fittedvalues", "resid_response", "resid_pearson", "resid_deviance",
              "resid_working")
@@ -71,8 +71,8 @@ def test_statistics_take_one_pass_and_the_null_model_is_closed_form():
         # the solver's passes plus one for every statistic; no null-model fit
         assert counter.count == result.solver_result.n_passes + 1
         with CountComputes() as counter:
-            results_module.statistics_pass(design, family, result.params.to_numpy(),
-                                           null_mean=0.3)
+            statistics_pass(design, family, result.params.to_numpy(),
+                            null_mean=0.3)
         assert counter.count == 1
 
 

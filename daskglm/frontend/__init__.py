@@ -1,1 +1,3 @@
-"""What users call: formulas and designs, the GLM model, prediction, saved fits."""
+"""What users call: formulas (:mod:`.recipe`, :mod:`.formula_learning`,
+:mod:`.formula`) and designs, the GLM model, the one prediction path
+(:mod:`.prediction`), saved fits."""

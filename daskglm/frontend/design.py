@@ -22,7 +22,8 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from ..passes.chunked import ChunkedData, _should_persist, balance_row_chunks
+from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
+from .prediction import log_exposure
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
@@ -115,7 +116,7 @@ class Design:
             return self
         names = ("X", "y", "offset", "freq_weights", "var_weights")
         arrays = [getattr(self, name) for name in names]
-        if not _should_persist(persist, arrays):
+        if not should_persist(persist, arrays):
             return self
         present = balance_row_chunks([a for a in arrays if a is not None])
         done = iter(dask.persist(*present))
@@ -215,18 +216,6 @@ def _take_rows(block, keep):
     return block[keep.reshape(-1)]
 
 
-def _log_exposure(exposure):
-    def block(values):
-        if np.any(values <= 0):
-            raise ValueError(f"exposure must be positive; {np.count_nonzero(values <= 0)} "
-                             "value(s) are <= 0")
-        return np.log(values)
-
-    if isinstance(exposure, da.Array):
-        return exposure.map_blocks(block, dtype=float)
-    return block(exposure)
-
-
 def _total_offset(offset, log_exposure):
     if offset is None:
         return log_exposure
@@ -255,10 +244,10 @@ def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
     arrays = _align(arrays, X.shape[0])
     if missing == "drop":
         arrays = _drop_incomplete(arrays)
-    log_exposure = None if arrays["exposure"] is None else _log_exposure(arrays["exposure"])
+    logged = None if arrays["exposure"] is None else log_exposure(arrays["exposure"])
     return Design(
         X=arrays["X"], y=arrays["y"],
-        offset=_total_offset(arrays["offset"], log_exposure),
+        offset=_total_offset(arrays["offset"], logged),
         freq_weights=arrays["freq_weights"], var_weights=arrays["var_weights"],
         endog_name=str(endog_name), exog_names=exog_names,
         has_offset=offset is not None or exposure is not None,

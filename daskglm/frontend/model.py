@@ -8,7 +8,8 @@ one pass validates it and learns the facts every fit needs (the weighted
 Gram matrix for the rank check, the null model's mean, the total frequency
 weight). A fit is then: the solver (through the registry), an
 intercept-only fit when there is an offset (statsmodels' null model), and
-one pass at the solution for every statistic (:mod:`daskglm.results`).
+one pass at the solution for every statistic (:mod:`daskglm.passes.statistics`,
+read by :mod:`daskglm.inference.results`).
 """
 
 from __future__ import annotations
@@ -25,16 +26,18 @@ import pandas as pd
 from patsy import EvalEnvironment
 
 from .. import solvers
+from ..exceptions import ConvergenceWarning
+from ..inference.covariance import check_cov_type, statistics_request
+from ..inference.results import GLMResults
+from ..math.families import Normal, domain_message, get_family
+from ..math.penalties import ElasticNet, get_regularizer
+from ..passes.statistics import statistics_pass
+from ..progress import ProgressBar, chain_callbacks
+from ..solvers._base import penalized_mask
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
-from ..math.families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from ..math.links import Log
-from ..progress import ProgressBar, chain_callbacks
-from ..exceptions import ConvergenceWarning
-from ..math.penalties import ElasticNet, get_regularizer
-from ..inference.results import COV_TYPES, GLMResults, statistics_pass
-from ..solvers._base import _penalized_mask
+from .prediction import check_exposure, check_which, predict
 
 __all__ = ["GLM", "glm"]
 
@@ -208,14 +211,14 @@ class GLM:
             For a rank-deficient design (naming the collinear columns),
             invalid data, or an unknown ``cov_type``.
         """
-        cov_type, cov_options = _check_cov_type(cov_type, cov_kwds)
+        cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
         check_rank(facts.gram, design.exog_names)
-        groups = group_codes(cov_options["groups"], design) if cov_type == "cluster" else None
+        groups = group_codes(cov_options["groups"], design) if "groups" in cov_options else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
-                             cov_options.get("use_correction", True))
+                             cov_options)
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
@@ -278,41 +281,35 @@ class GLM:
         return float(fit.coef[0]), None
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 use_correction=True):
+                 cov_options=None):
         null_coef, null_mean = self._null_model(design, facts, tol)
+        request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
-                                     null_mean=null_mean, groups=groups, cov_type=cov_type)
+                                     null_mean=null_mean, groups=groups, request=request)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
-                          sum_freq_weights=facts.sum_freq_weights, use_correction=use_correction)
+                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
-        if which not in ("mean", "linear"):
-            raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
-        params = np.asarray(params, dtype=float)
-        if exposure is not None and not isinstance(self.family.link, Log):
-            raise ValueError("exposure can only be used with the log link")
+        check_which(which)
+        check_exposure(self.family, exposure)
+        formula = self.formula
         if exog is None:
             if offset is not None or exposure is not None:
                 raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
-            design = self._prepare()[0]
-            eta = design.X @ params
-            eta = eta if design.offset is None else eta + design.offset
-            return _apply_mean(eta, self.family, which)
-        if self.formula is not None:
-            return self._predict_frame(exog, params, which, offset, exposure)
-        return _predict_arrays(exog, params, self.family, which, offset, exposure)
+            design = self._training_design()
+            exog, offset, formula = design.X, design.offset, None
+        return predict(exog, params, self.family, which=which, offset=offset,
+                       exposure=exposure, formula=formula)
 
-    def _predict_frame(self, data, params, which, offset, exposure):
-        if not isinstance(data, (pd.DataFrame, dd.DataFrame)):
-            raise TypeError("a formula model predicts from a DataFrame with the formula's "
-                            f"columns, got {type(data).__name__}")
-        out = self.formula.predict(data, params, self.family, which=which, offset=offset,
-                                   exposure=exposure)
-        return out.compute() if isinstance(data, pd.DataFrame) else out
+    def _training_design(self):
+        """A prepared design of the training rows (the first fit's), else a new one."""
+        with self._lock:
+            prepared = list(self._prepared["designs"].values())
+        return prepared[0][0] if prepared else self._prepare()[0]
 
 
 def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=None,
@@ -372,9 +369,7 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
 # -- helpers ---------------------------------------------------------------
 def _model_family(family, exposure):
     family = get_family(Normal() if family is None else family)
-    if exposure is not None and not isinstance(family.link, Log):
-        raise ValueError(f"exposure can only be used with the log link; {family!r} has "
-                         f"link {family.link!r}")
+    check_exposure(family, exposure)
     return family
 
 
@@ -388,64 +383,10 @@ def _name_columns(design, facts):
     return replace(design, exog_names=names, intercept=intercept)
 
 
-def _check_cov_type(cov_type, cov_kwds):
-    """``(cov_type, options)`` in statsmodels' spelling, refusing unknown ones."""
-    if not isinstance(cov_type, str):
-        raise TypeError(f"cov_type must be a string, got {cov_type!r}")
-    normal = cov_type.upper() if cov_type.upper().startswith("HC") else cov_type.lower()
-    if normal not in COV_TYPES:
-        raise ValueError(f"cov_type must be one of {', '.join(COV_TYPES)}; got {cov_type!r}")
-    options = dict(cov_kwds or {})
-    if normal != "cluster":
-        if options:
-            raise ValueError(f"cov_type={normal!r} takes no cov_kwds, got {sorted(options)}")
-        return normal, options
-    unknown = set(options) - {"groups", "use_correction"}
-    if unknown or "groups" not in options:
-        raise ValueError("cov_type='cluster' needs cov_kwds={'groups': labels} (and optionally "
-                         f"'use_correction'); got {sorted(options)}")
-    return normal, options
-
-
 def _method_name(method):
     if isinstance(method, str):
         return method
     return getattr(method, "solver_name", getattr(method, "__name__", repr(method)))
-
-
-def _apply_mean(eta, family, which):
-    if which == "linear":
-        return eta
-    if isinstance(eta, da.Array):
-        return eta.map_blocks(_inverse_link, family, dtype=float)
-    return family.mean(eta)
-
-
-def _inverse_link(eta, family):
-    return family.mean(eta)
-
-
-def _predict_arrays(exog, params, family, which, offset, exposure):
-    is_pandas = isinstance(exog, pd.DataFrame)
-    index = exog.index if is_pandas else None
-    if isinstance(exog, (pd.DataFrame, dd.DataFrame)):
-        exog = exog.to_dask_array(lengths=True) if isinstance(exog, dd.DataFrame) \
-            else exog.to_numpy(dtype=float)
-    X = exog if isinstance(exog, da.Array) else np.asarray(exog, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None] if params.size == 1 else X[None, :]
-    if X.shape[1] != params.size:
-        raise ValueError(f"exog has {X.shape[1]} columns but the model has {params.size}")
-    eta = X @ params
-    for values, transform in ((offset, None), (exposure, np.log)):
-        if values is None:
-            continue
-        values = values if isinstance(values, da.Array) else np.asarray(values, dtype=float)
-        if transform is np.log and bool(np.any(values <= 0)):
-            raise ValueError("exposure must be positive")
-        eta = eta + (values if transform is None else np.log(values))
-    out = _apply_mean(eta, family, which)
-    return pd.Series(out, index=index) if is_pandas else out
 
 
 def _check_answer(result, statistics, facts, penalty, intercept, tol):
@@ -458,7 +399,7 @@ def _check_answer(result, statistics, facts, penalty, intercept, tol):
     """
     gradient = -statistics.score / facts.sum_weights
     penalty = ElasticNet(0.0, 0.0) if penalty is None else penalty
-    penalized = _penalized_mask(None if intercept is None else [intercept], gradient.shape[0])
+    penalized = penalized_mask(None if intercept is None else [intercept], gradient.shape[0])
     kkt = float(np.max(np.abs(penalty.kkt_residual(result.coef, gradient, penalized))))
     result.info["kkt_at_answer"] = kkt
     if result.converged and result.info.get("predicted_kkt") is not None and kkt > tol:

@@ -70,14 +70,14 @@ import math
 import numbers
 from pathlib import Path
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from . import transforms as _transforms
 from ..math.families import get_family
-from .formula import FormulaDesign, _Learned, _Recipe
-from ..math.links import Log
+from . import transforms as _transforms
+from .formula import FormulaDesign
+from .prediction import predict
+from .recipe import LearnedFactor, Recipe
 
 __all__ = ["FORMAT", "VERSION", "SavedFit", "fit_document", "dumps", "save_results", "load_fit"]
 
@@ -353,11 +353,12 @@ def _learned_from(code, factor):
     transforms = {name: _transform_from(state, where)
                   for name, state in factor.get("transforms", {}).items()}
     if kind == "numerical":
-        return _Learned(kind, n_columns=int(_require(factor, "n_columns", int, where)),
-                        transforms=transforms)
+        return LearnedFactor(kind, n_columns=int(_require(factor, "n_columns", int, where)),
+                             transforms=transforms)
     levels = tuple(_require(factor, "levels", list, where))
-    return _Learned(kind, levels=levels, explicit_levels=bool(factor.get("explicit_levels")),
-                    transforms=transforms)
+    return LearnedFactor(kind, levels=levels,
+                         explicit_levels=bool(factor.get("explicit_levels")),
+                         transforms=transforms)
 
 
 def _recipe_from(formula, design):
@@ -376,7 +377,7 @@ def _recipe_from(formula, design):
                   if column.get("dtype") == "category"}
     learned = {code: _learned_from(code, factor)
                for code, factor in _require(design, "factors", dict, "the saved design").items()}
-    return _Recipe(formula, namespace, meta, learned, categories)
+    return Recipe(formula, namespace, meta, learned, categories)
 
 
 class SavedFit:
@@ -447,16 +448,8 @@ class SavedFit:
         dask Series for a dask DataFrame (NaN where a row has a missing value),
         pandas Series for a pandas DataFrame.
         """
-        if which not in ("mean", "linear"):
-            raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
-        if exposure is not None and not isinstance(self.family.link, Log):
-            raise ValueError("exposure can only be used with the log link")
-        if not isinstance(new_data, (pd.DataFrame, dd.DataFrame)):
-            raise TypeError(f"new_data must be a pandas or dask DataFrame, "
-                            f"got {type(new_data).__name__}")
-        out = self.design.predict(new_data, self.params.to_numpy(), self.family, which=which,
-                                  offset=offset, exposure=exposure)
-        return out.compute() if isinstance(new_data, pd.DataFrame) else out
+        return predict(new_data, self.params.to_numpy(), self.family, which=which,
+                       offset=offset, exposure=exposure, formula=self.design)
 
 
 def load_fit(path) -> SavedFit:

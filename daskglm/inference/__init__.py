@@ -1,1 +1,2 @@
-"""Statistics of a fitted model: results, covariances, summary tables."""
+"""Statistics of a fitted model: results (:mod:`.results`), covariance types
+(:mod:`.covariance`), summary tables (:mod:`.summary`)."""

@@ -1,7 +1,8 @@
 """GLM results: statsmodels' names and numbers, from one pass at the solution.
 
 Everything :class:`GLMResults` reports about the fitted model comes from a
-single pass over the data at the solution (:func:`statistics_pass`): the
+single pass over the data at the solution
+(:func:`daskglm.passes.statistics.statistics_pass`): the
 Fisher information ``X' W X``, the sandwich meat of the robust covariances,
 the deviance, Pearson's chi-squared, the log-likelihood, and the same
 quantities for the null (intercept-only) model, whose coefficients are
@@ -17,8 +18,6 @@ the scale; ``bic`` is ``bic_llf``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -26,110 +25,10 @@ from scipy import stats
 
 from ..math.families import Normal
 from ..math.links import Identity
-from ..passes.objective import _gram_and_moment, _in_row_blocks, _weighted_gram
+from ..passes.statistics import FitStatistics
+from .covariance import COV_TYPES, covariance_matrix
 
-__all__ = ["GLMResults", "statistics_pass"]
-
-COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
-
-_N_SCALARS = 8  # deviance, pearson, rss, llf at scale 1, sum fw log vw, null: dev, rss, llf
-
-
-@dataclass(frozen=True)
-class FitStatistics:
-    """The sums one pass at the solution returns."""
-
-    deviance: float
-    pearson_chi2: float
-    rss: float                    # sum of weighted squared response residuals
-    llf_unit_scale: float         # sum fw * loglike_obs(y, mu, vw, scale=1)
-    sum_freq_log_var: float       # sum fw * log(vw)
-    null_deviance: float
-    null_rss: float
-    null_llf_unit_scale: float
-    information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
-    meat: np.ndarray | None       # sum over rows of score_i score_i' (HC0's meat), if asked
-    observed_information: np.ndarray  # X' diag(fw * vw * d2 nll / d eta2) X
-    score: np.ndarray | None = None   # X' (fw * vw * -d nll / d eta): the summed scores
-    group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
-
-
-def _statistics_chunk(*args):
-    return _in_row_blocks(_statistics_rows, *args)
-
-
-def _statistics_rows(X_aug, y, offset, weights, layout, family, coef, null_coef, null_mean,
-                     meat, observed, n_groups):
-    X, fw, vw = layout.split(X_aug)
-    n = X.shape[0]
-    iw = np.ones(n) if weights is None else weights
-    fw = np.ones(n) if fw is None else fw
-    vw = np.ones(n) if vw is None else vw
-    eta = np.asarray(X @ coef)
-    null_eta = None if null_coef is None else np.full(n, null_coef)
-    if offset is not None:
-        eta = eta + offset
-        null_eta = None if null_eta is None else null_eta + offset
-    with np.errstate(all="ignore"):
-        mu = family.mean(eta)
-        _, grad, fisher = family.derivatives(y, eta, hessian=True)
-        score = -grad * iw
-        meat_weight = np.divide(np.square(score), fw, out=np.zeros(n), where=fw > 0)
-        resid = y - mu
-        null_mu = np.full(n, null_mean) if null_eta is None else family.mean(null_eta)
-        sums = [
-            iw @ family.unit_deviance(y, mu),
-            iw @ (np.square(resid) / family.variance(mu)),
-            iw @ np.square(resid),
-            fw @ family.loglike_obs(y, mu, vw, 1.0),
-            fw @ np.log(vw),
-            iw @ family.unit_deviance(y, null_mu),
-            iw @ np.square(y - null_mu),
-            fw @ family.loglike_obs(y, null_mu, vw, 1.0),
-        ]
-    information, score_sum = _gram_and_moment(X, iw * fisher, score)
-    parts = [np.asarray(sums, dtype=float), score_sum, information.ravel()]
-    if meat:
-        parts.append(_weighted_gram(X, meat_weight).ravel())
-    if observed:  # not a Gram matrix: its weights may be negative
-        parts.append((X.T @ (X * (iw * family.observed_weights(y, eta))[:, None])).ravel())
-    if n_groups:
-        group_scores = np.zeros((n_groups, X.shape[1]))
-        np.add.at(group_scores, layout.group_codes(X_aug), X * score[:, None])
-        parts.append(group_scores.ravel())
-    return np.concatenate(parts)
-
-
-def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None,
-                    groups=None, cov_type="HC0") -> FitStatistics:
-    """One pass over ``design`` at ``coef``: every sum the results need.
-
-    The null model is ``mu = null_mean`` in every row, or, with an offset,
-    ``mu = g^{-1}(null_coef + offset)``. For a non-canonical link the
-    observed information (the robust covariances' bread, as in statsmodels)
-    is summed too; for a canonical link it is the Fisher information.
-    ``groups``, ``(codes, n_groups)`` from :func:`daskglm.design.group_codes`,
-    adds each cluster's summed scores (``n_groups x n_features`` numbers).
-    Only what ``cov_type`` needs is summed: the HC meat for ``"HC0"`` and
-    ``"HC1"``, the observed information for a robust covariance.
-    """
-    codes, n_groups = (None, 0) if groups is None else groups
-    X_aug, layout = design.augmented(codes)
-    data = design.chunked(X_aug)
-    meat = cov_type in ("HC0", "HC1")
-    observed = cov_type != "nonrobust" and not family.is_canonical
-    flat = data.map_reduce(_statistics_chunk, layout, family, np.asarray(coef, dtype=float),
-                           null_coef, null_mean, meat, observed, n_groups)
-    p = design.n_features
-    scalars, score, rest = np.split(flat, [_N_SCALARS, _N_SCALARS + p])
-    n_matrices = 1 + meat + observed
-    matrices = list(rest[:n_matrices * p * p].reshape(-1, p, p))
-    group_scores = rest[n_matrices * p * p:].reshape(n_groups, p) if n_groups else None
-    information = matrices.pop(0)
-    return FitStatistics(*map(float, scalars), information=information,
-                         meat=matrices.pop(0) if meat else None,
-                         observed_information=matrices.pop(0) if observed else information,
-                         score=score, group_scores=group_scores)
+__all__ = ["GLMResults"]
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -169,7 +68,7 @@ class GLMResults:
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
                  method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
-                 use_correction=True):
+                 cov_options=None):
         self.model = model
         self.family = model.family
         self._design = design
@@ -192,10 +91,11 @@ class GLMResults:
         self.pearson_chi2 = statistics.pearson_chi2
         self.scale = self.pearson_chi2 / self.df_resid if self.family.estimates_scale else 1.0
         self.llf, self.llnull = self._loglikelihoods()
-        self.cov_kwds = {"description": _COV_DESCRIPTIONS[cov_type]}
-        if cov_type == "cluster":
+        # statsmodels' cov_kwds: the description and the options (not the groups' labels)
+        self.cov_kwds = {"description": COV_TYPES[cov_type].description,
+                         **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
+        if statistics.group_scores is not None:
             self.n_groups = statistics.group_scores.shape[0]
-            self.cov_kwds["use_correction"] = bool(use_correction)
         self._cov = self._covariance()
 
     # -- likelihood and information criteria ---------------------------------
@@ -246,18 +146,8 @@ class GLMResults:
         p = len(self.params)
         if self.regularizer is not None:
             return np.full((p, p), np.nan)
-        if self.cov_type == "nonrobust":
-            return self.scale * np.linalg.inv(self._stats.information)
-        bread = np.linalg.inv(self._stats.observed_information)
-        if self.cov_type != "cluster":
-            # HC0 and HC1 alike: statsmodels' GLM applies no small-sample factor to HC1.
-            return bread @ self._stats.meat @ bread
-        scores = self._stats.group_scores
-        cov = bread @ (scores.T @ scores) @ bread
-        if self.cov_kwds["use_correction"]:
-            n, k, groups = self.nobs, p, self.n_groups
-            cov *= groups / (groups - 1.0) * (n - 1.0) / (n - k)
-        return cov
+        return covariance_matrix(self.cov_type, self._stats, scale=self.scale, nobs=self.nobs,
+                                 options=self.cov_kwds)
 
     @property
     def normalized_cov_params(self) -> np.ndarray:
@@ -298,14 +188,10 @@ class GLMResults:
         return func(self.family, *arrays)
 
     @property
-    def _linear_predictor(self):
-        eta = self._design.X @ self.params.to_numpy()
-        return eta if self._design.offset is None else eta + self._design.offset
-
-    @property
     def mu(self):
-        """Fitted means ``g^{-1}(X b + offset)`` (a dask array for dask data)."""
-        return self._rowwise(_mean, self._linear_predictor)
+        """Fitted means ``g^{-1}(X b + offset)`` (a dask array for dask data), made
+        by the model's prediction path."""
+        return self.predict()
 
     fittedvalues = mu
 
@@ -372,10 +258,6 @@ class GLMResults:
 
 
 # Row-wise functions of the lazy arrays: module-level, so they pickle for workers.
-def _mean(family, eta):
-    return family.mean(eta)
-
-
 def _working_residuals(family, y, mu):
     return (y - mu) * family.link.deriv(mu)
 
@@ -388,11 +270,3 @@ def _deviance_residuals(family, y, mu, var_weights=1.0):
     unit = np.clip(var_weights * family.unit_deviance(y, mu), 0.0, None)
     return np.sign(y - mu) * np.sqrt(unit)
 
-
-_COV_DESCRIPTIONS = {
-    "nonrobust": "Standard Errors assume that the covariance matrix of the errors is "
-                 "correctly specified.",
-    "HC0": "Standard Errors are heteroscedasticity robust (HC0)",
-    "HC1": "Standard Errors are heteroscedasticity robust (HC1)",
-    "cluster": "Standard Errors are robust to cluster correlation (cluster)",
-}

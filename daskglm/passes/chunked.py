@@ -98,7 +98,7 @@ class ChunkedData:
         self.persisted = False
         if self.is_dask:
             arrays = self._align_chunks(*arrays)
-            self.persisted = _should_persist(persist, arrays)
+            self.persisted = should_persist(persist, arrays)
             if self.persisted:
                 arrays = dask.persist(*balance_row_chunks(arrays))
         self.X, self.y, self.offset, self.weights = arrays
@@ -399,7 +399,9 @@ def _worker_threads() -> int:
     return int(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
 
 
-def _should_persist(persist, arrays) -> bool:
+def should_persist(persist, arrays) -> bool:
+    """Whether to persist ``arrays``: ``persist`` itself, or for ``"auto"`` whether
+    they take at most half the memory of the workers (of this machine without a client)."""
     if persist in (True, False):
         return persist
     if persist != "auto":

@@ -251,3 +251,6 @@ def _irls_start_arrays(X, y, offset, weights, family):
     z = np.where(good, z, 0.0)
     gram, rhs = _gram_and_moment(X, h, h * z)
     return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
+
+# Public names of the per-chunk helpers the statistics pass (passes/statistics.py) shares.
+weighted_gram, gram_and_moment, in_row_blocks = _weighted_gram, _gram_and_moment, _in_row_blocks

@@ -129,6 +129,9 @@ def _penalized_mask(unpenalized, n_features):
     return mask
 
 
+penalized_mask = _penalized_mask  # public name: the model's KKT check at the answer uses it
+
+
 def _check_init(init, n_features):
     if init is None:
         return None

@@ -1,0 +1,151 @@
+"""The command line's arguments: the parser of ``daskglm fit`` and ``daskglm
+predict``, and the checks of options that argparse cannot make alone
+(:func:`fit_penalty`).
+
+Each option has one meaning across the subcommands. The parser imports the
+registries it lists choices from (families, links, covariance types,
+solvers) only when it is built.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+
+__all__ = ["build_parser", "fit_penalty"]
+
+
+def _positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _solver_option(text):
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return name, ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return name, value                  # a bare word: a string option
+
+
+def _common(parser):
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running dask.distributed scheduler to run on")
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="start a local cluster of N worker processes for this run")
+    parser.add_argument("--traceback", action="store_true",
+                        help="on an error, show the full traceback")
+
+
+def _add_fit_parser(commands):
+    from ..math.families import FAMILIES
+    from ..math.links import LINKS
+    from ..inference.covariance import COV_TYPES, canonical_name
+    from ..solvers import SOLVERS
+
+    fit = commands.add_parser(
+        "fit", help="fit a GLM to data files and print its summary",
+        description="Fit a GLM given by a patsy formula to data files and print its summary.")
+    fit.add_argument("formula", help="patsy formula, e.g. 'claims ~ age + C(region)'")
+    fit.add_argument("data", help="parquet or CSV file, folder, or glob")
+    fit.add_argument("--family", default="gaussian", type=str.lower, choices=sorted(FAMILIES),
+                     help="the response's distribution (default: gaussian)")
+    fit.add_argument("--link", type=str.lower, choices=sorted(LINKS),
+                     help="link function (default: the family's canonical link)")
+    fit.add_argument("--method", default="newton", choices=sorted(SOLVERS),
+                     help="solver (default: newton)")
+    for role in ("offset", "exposure", "freq-weights", "var-weights"):
+        fit.add_argument(f"--{role}", metavar="COL", help=f"column holding the {role}")
+    fit.add_argument("--missing", default="drop", choices=["drop", "raise"],
+                     help="drop rows with missing values (default) or refuse them")
+    fit.add_argument("--cov-type", default="nonrobust", type=canonical_name,
+                     choices=list(COV_TYPES),
+                     help="covariance of the estimates (default: nonrobust)")
+    fit.add_argument("--groups", metavar="COL", help="cluster labels for --cov-type cluster")
+    fit.add_argument("--penalty", choices=["l1", "l2", "elastic_net"],
+                     help="fit with this penalty (needs --alpha)")
+    fit.add_argument("--alpha", type=float, help="penalty strength (glmnet's scaling)")
+    fit.add_argument("--l1-ratio", type=float, help="L1 share of an elastic_net penalty")
+    fit.add_argument("--max-iter", type=_positive_int, default=100, help="default: 100")
+    fit.add_argument("--tol", type=_positive_float, default=1e-8, help="default: 1e-8")
+    fit.add_argument("--option", type=_solver_option, action="append", default=[],
+                     metavar="NAME=VALUE", help="a solver option (repeatable), e.g. rho=2.0")
+    fit.add_argument("--output", default="text", choices=["text", "html", "latex", "json"],
+                     help="what to print (default: the text summary)")
+    fit.add_argument("--progress", action="store_true",
+                     help="show a progress bar per iteration (on stderr)")
+    fit.add_argument("--save", metavar="FIT.json", help="write the fit to this file")
+    _common(fit)
+
+
+def _add_predict_parser(commands):
+    predict = commands.add_parser(
+        "predict", help="apply a saved fit to data files and write parquet",
+        description="Apply a fit saved by 'daskglm fit --save' to new data and write the "
+                    "predictions (column 'predicted') as a parquet folder.")
+    predict.add_argument("fit", help="a saved fit (JSON) from 'daskglm fit --save'")
+    predict.add_argument("data", help="parquet or CSV file, folder, or glob")
+    predict.add_argument("--output", required=True, metavar="OUT.parquet",
+                         help="the parquet folder to write")
+    predict.add_argument("--which", default="mean", choices=["mean", "linear"],
+                         help="predicted mean (default) or linear predictor")
+    predict.add_argument("--offset", metavar="COL", help="column holding an offset")
+    predict.add_argument("--exposure", metavar="COL", help="column holding the exposure")
+    predict.add_argument("--keep", nargs="+", default=[], metavar="COL",
+                         help="columns of DATA to write beside the predictions")
+    predict.add_argument("--overwrite", action="store_true",
+                         help="replace OUT.parquet if it exists")
+    _common(predict)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``daskglm`` argument parser (subcommands ``fit`` and ``predict``)."""
+    parser = argparse.ArgumentParser(
+        prog="daskglm", description="Generalized linear models on dask, from the command line.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_fit_parser(commands)
+    _add_predict_parser(commands)
+    return parser
+
+
+def fit_penalty(args):
+    """The penalty the arguments of ``fit`` ask for (or None), refusing inconsistent
+    options: ``--groups`` without a covariance type that takes groups (or the
+    reverse), ``--alpha``/``--l1-ratio`` without ``--penalty``, a ``--cov-type``
+    for a penalized fit, an ``--l1-ratio`` that ``l1``/``l2`` contradict."""
+    from ..inference.covariance import COV_TYPES
+    from ..math.penalties import get_regularizer
+
+    takes_groups = "groups" in COV_TYPES[args.cov_type].options
+    if takes_groups and args.groups is None:
+        raise ValueError(f"--cov-type {args.cov_type} needs --groups COL")
+    if not takes_groups and args.groups is not None:
+        raise ValueError("--groups applies to --cov-type cluster only")
+    if args.penalty is None:
+        if args.alpha is not None or args.l1_ratio is not None:
+            raise ValueError("--alpha and --l1-ratio need --penalty")
+        return None
+    if args.alpha is None:
+        raise ValueError(f"--penalty {args.penalty} needs --alpha")
+    if args.cov_type != "nonrobust":
+        raise ValueError("--cov-type does not apply to a penalized fit (it has no standard "
+                         "errors)")
+    mixed = args.penalty == "elastic_net"
+    penalty = get_regularizer(args.penalty, alpha=args.alpha,
+                              l1_ratio=args.l1_ratio if mixed else None)
+    if not mixed and args.l1_ratio is not None and args.l1_ratio != penalty.l1_ratio:
+        raise ValueError(f"--penalty {args.penalty} means --l1-ratio {penalty.l1_ratio:g}; "
+                         "use --penalty elastic_net for another ratio")
+    return penalty
