@@ -31,7 +31,6 @@ from ..math.families import Normal, domain_message, get_family
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
 from ..math.links import Log
 from ..progress import ProgressBar, chain_callbacks
-from ..exceptions import ConvergenceWarning
 from ..math.penalties import ElasticNet, get_regularizer
 from ..inference.results import COV_TYPES, GLMResults, statistics_pass
 from ..solvers._base import _penalized_mask
@@ -462,6 +461,8 @@ def _check_answer(result, statistics, facts, penalty, intercept, tol):
     kkt = float(np.max(np.abs(penalty.kkt_residual(result.coef, gradient, penalized))))
     result.info["kkt_at_answer"] = kkt
     if result.converged and result.info.get("predicted_kkt") is not None and kkt > tol:
+        from ..exceptions import ConvergenceWarning  # loads sklearn: only when warning
+
         result.converged = False
         result.message = (f"{result.message}; but the KKT residual at the answer is "
                           f"{kkt:.3g} > tol")
