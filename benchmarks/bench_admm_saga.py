@@ -156,7 +156,7 @@ def _scattered(client, array, chunk_rows):
     futures = client.scatter([array[start:start + chunk_rows] for start in starts])
     blocks = [da.from_delayed(dask.delayed(future), shape=(min(chunk_rows, array.shape[0] - start),)
                               + array.shape[1:], dtype=array.dtype)
-              for start, future in zip(starts, futures)]
+              for start, future in zip(starts, futures, strict=True)]
     return da.concatenate(blocks, axis=0)
 
 

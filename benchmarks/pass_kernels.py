@@ -258,15 +258,16 @@ def dask_passes(data, coef):
         Xd, yd = data.dask_arrays(rows)
         objective = Objective(Xd, yd, Logistic())
         objective.evaluate(coef, hessian=True)
-        seconds = best_of(lambda: objective.evaluate(coef, hessian=True))
+        seconds = best_of(lambda objective=objective: objective.evaluate(coef, hessian=True))
         print(f"   {n_chunks:4d} chunks of {rows:8,d} rows                            "
               f"{1e3 * seconds:8.1f} ms")
     del dask
 
 
 def blas_limit_cost():
-    from daskglm.passes.chunked import _single_threaded_blas
     from threadpoolctl import ThreadpoolController
+
+    from daskglm.passes.chunked import _single_threaded_blas
 
     with _single_threaded_blas():
         pass
@@ -295,9 +296,9 @@ def thread_scaling(X, h):
     for name, func in (("numpy blocked syrk", gram_blocked),
                        ("numba tiles [current]", _kernels.weighted_gram)):
         with threadpool_limits(1):
-            one = best_of(lambda: [func(*half) for half in halves])
+            one = best_of(lambda func=func: [func(*half) for half in halves])
             with ThreadPoolExecutor(2) as pool:
-                two = best_of(lambda: list(pool.map(lambda half: func(*half), halves)))
+                two = best_of(lambda func=func: list(pool.map(lambda half: func(*half), halves)))
         print(f"   {name:55s} {1e3 * one:8.1f} ms -> {1e3 * two:8.1f} ms")
 
 
@@ -337,11 +338,12 @@ def kernel_steps(X, y, coef):
     steps = ["transpose the block", "+ eta = X b", "+ row math (exp, log)",
              "+ gradient", "+ Gram matrix (the whole sweep)"]
     for count, name in enumerate(steps, start=1):
-        seconds = best_of(lambda: _kernel_steps(X, y, coef, count))
+        seconds = best_of(lambda count=count: _kernel_steps(X, y, coef, count))
         print(f"   {name:55s} {1e3 * seconds:8.2f} ms")
     numpy_start = best_of(lambda: _in_row_blocks(_irls_start_arrays, X, y, None, None, Logistic()))
     numba_start = best_of(lambda: _kernels.canonical_start(X, y, None, None, 0))
-    print(f"   {'IRLS start: numpy row math + numba Gram [previous]':55s} {1e3 * numpy_start:8.2f} ms")
+    print(f"   {'IRLS start: numpy row math + numba Gram [previous]':55s} "
+          f"{1e3 * numpy_start:8.2f} ms")
     print(f"   {'IRLS start: one numba sweep [current]':55s} {1e3 * numba_start:8.2f} ms")
 
 

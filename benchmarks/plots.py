@@ -40,8 +40,9 @@ def _plot_one(series, xlabel, title, path):
                         color=colors[index % len(colors)], label=label)
         missed = [(s, t) for s, t, counts, _ in points if not counts]
         if missed:  # hollow markers: the fit did not reach 1e-6
-            ax.plot(*zip(*missed), linestyle="none", marker=markers[index % len(markers)],
-                    markersize=11, markerfacecolor="white", color=line.get_color())
+            ax.plot(*zip(*missed, strict=True), linestyle="none",
+                    marker=markers[index % len(markers)], markersize=11,
+                    markerfacecolor="white", color=line.get_color())
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)

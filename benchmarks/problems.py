@@ -94,11 +94,11 @@ class Problem:
     def design_nbytes(self) -> int:
         return 8 * self.n_rows * self.n_coef
 
-    def scaled(self, **changes) -> "Problem":
+    def scaled(self, **changes) -> Problem:
         """The same problem with some fields changed (a size, usually)."""
         return dataclasses.replace(self, **changes)
 
-    def make(self) -> "Dataset":
+    def make(self) -> Dataset:
         """Generate the data (deterministic in ``seed``)."""
         return Dataset.generate(self)
 
@@ -135,7 +135,7 @@ class Dataset:
     _dask_cache: dict = field(default_factory=dict, repr=False)
 
     @classmethod
-    def generate(cls, problem: Problem) -> "Dataset":
+    def generate(cls, problem: Problem) -> Dataset:
         rng = np.random.default_rng(problem.seed)
         n, p = problem.n_rows, problem.n_features
         design = np.empty((n, problem.n_coef))
@@ -180,11 +180,11 @@ def _in_memory_dask(array, chunk_rows, label):
     name = f"bench-{label}-" + tokenize(id(array), array.shape, rows)
     if array.ndim == 2:
         graph = {(name, i, 0): array[start:start + size]
-                 for i, (start, size) in enumerate(zip(starts, rows))}
+                 for i, (start, size) in enumerate(zip(starts, rows, strict=True))}
         chunks = (rows, (array.shape[1],))
     else:
         graph = {(name, i): array[start:start + size]
-                 for i, (start, size) in enumerate(zip(starts, rows))}
+                 for i, (start, size) in enumerate(zip(starts, rows, strict=True))}
         chunks = (rows,)
     return da.Array(graph, name, chunks=chunks, dtype=array.dtype)
 

@@ -138,7 +138,8 @@ def _environment_markdown(env):
         f"- date: {env['date']}; machine: {env['machine']}; Python {env['python']}; "
         f"daskglm revision {env['revision']}",
         f"- versions: {versions}",
-        f"- BLAS/OpenMP threads for in-memory libraries: {[tuple(pool) for pool in env['threads']]} (dask tasks of "
+        "- BLAS/OpenMP threads for in-memory libraries: "
+        f"{[tuple(pool) for pool in env['threads']]} (dask tasks of "
         "daskglm limit BLAS to one thread each); dask: local threaded scheduler",
         f"- peak memory: {env['memory_method']}, reported as the peak above the resident "
         "memory before the fit (the data already in memory), and as a multiple of the "

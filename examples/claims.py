@@ -24,9 +24,9 @@ def true_coefficients(seed=2024) -> dict:
     """The model's coefficients, keyed by patsy's column names."""
     rng = np.random.default_rng(seed)
     coef = {"Intercept": -1.7}
-    for region, effect in zip(REGIONS[1:], rng.normal(0.0, 0.25, len(REGIONS) - 1)):
+    for region, effect in zip(REGIONS[1:], rng.normal(0.0, 0.25, len(REGIONS) - 1), strict=True):
         coef[f"C(region)[T.{region}]"] = round(float(effect), 4)
-    for vehicle, effect in zip(VEHICLES[1:], [0.45, 0.12, 0.30, -0.08]):
+    for vehicle, effect in zip(VEHICLES[1:], [0.45, 0.12, 0.30, -0.08], strict=True):
         coef[f"C(vehicle)[T.{vehicle}]"] = effect
     coef["age"] = -0.012
     return coef

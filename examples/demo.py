@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from scipy import stats
-
 from claims import true_coefficients, write_claims
+from scipy import stats
 
 HERE = Path(__file__).resolve().parent
 FORMULA = "claims ~ age + C(region) + C(vehicle)"

@@ -33,7 +33,7 @@ def make_sparse_data(n_rows, n_features, density, n_chunks, seed=0):
     bounds = np.linspace(0, n_rows, n_chunks + 1).astype(int)
     blocks = [da.from_delayed(dask.delayed(X_csr[start:stop]), shape=(stop - start, n_features + 1),
                               dtype=float, meta=sp.csr_matrix((0, n_features + 1)))
-              for start, stop in zip(bounds[:-1], bounds[1:])]
+              for start, stop in zip(bounds[:-1], bounds[1:], strict=True)]
     X = da.concatenate(blocks, axis=0)
     return X, da.from_array(y, chunks=(tuple(np.diff(bounds)),)), X_csr
 

@@ -1,97 +1,67 @@
-"""Shared fixtures: seeded synthetic GLM data at realistic sizes."""
+"""Fixtures shared by the test modules: dask.distributed clusters, and the
+logistic and Poisson problems of the ADMM and SAGA tests.
 
-import dask
-import dask.array as da
-import numpy as np
+Plain helper functions live in modules of their own, imported by name:
+:mod:`synthetic` (seeded problems, chunking, relative gaps),
+:mod:`dask_counting` (counting dask computes) and :mod:`glm_reference`
+(statsmodels' real data and the comparisons against its GLM).
+"""
+
+import contextlib
+
+import distributed
 import pytest
-from dask.callbacks import Callback
 
-import daskglm
+from synthetic import logistic_and_poisson_data
 
 
-def make_glm_data(family, n=100_000, p=6, seed=0, intercept=True):
-    """Seeded design with an intercept column and a response drawn from ``family``."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, p))
-    if intercept:
-        X[:, 0] = 1.0
-    coef = rng.normal(scale=0.4, size=p)
-    eta = X @ coef
-    if isinstance(family, daskglm.Logistic):
-        y = rng.binomial(1, family.mean(eta)).astype(float)
-    elif isinstance(family, daskglm.Poisson):
-        y = rng.poisson(family.mean(eta)).astype(float)
-    else:
-        y = family.mean(eta) + rng.normal(size=n)
-    return X, y
+@contextlib.contextmanager
+def _two_process_cluster_client():
+    """A client of a LocalCluster with two one-thread worker processes; not
+    the default client, so nothing runs on it unless a test asks."""
+    with (distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0") as cluster,
+          distributed.Client(cluster, set_as_default=False) as client):
+        yield client
 
 
 @pytest.fixture(scope="session")
-def _shared_cluster_client():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as client:
-            yield client
+def cluster_client():
+    """The session's shared two-process cluster (see ``distributed_client``)."""
+    with _two_process_cluster_client() as client:
+        yield client
 
 
 @pytest.fixture
-def distributed_client(_shared_cluster_client):
+def distributed_client(cluster_client):
     """A two-process LocalCluster's client, current for this test only (the
     cluster is shared by the session; other tests keep dask's threads)."""
-    with _shared_cluster_client.as_current():
-        yield _shared_cluster_client
+    with cluster_client.as_current():
+        yield cluster_client
 
 
-def chunked(X, y, options, rows):
-    """X, y and the per-row options (offset, weights, ...) as dask arrays of ``rows`` rows."""
-    arrays = {key: da.from_array(value, chunks=rows) for key, value in options.items()}
-    return da.from_array(X, chunks=(rows, X.shape[1])), da.from_array(y, chunks=rows), arrays
+@pytest.fixture(scope="module")
+def own_cluster_client():
+    """A two-process cluster of the module's own, for tests that harm their
+    cluster (killing a worker) and so must not share the session's."""
+    with _two_process_cluster_client() as client:
+        yield client
 
 
-def relative_gap(value, reference):
-    return abs(value - reference) / abs(reference)
+@pytest.fixture(scope="module")
+def problems(request):
+    """The ADMM and SAGA tests' logistic and Poisson problems, of the size
+    the test module sets in its ``N_ROWS`` and ``N_COLS``."""
+    return logistic_and_poisson_data(request.module.N_ROWS, request.module.N_COLS)
 
 
-class CountComputes(Callback):
-    """Counts the dask graphs run (on the threaded scheduler) inside its block."""
-
-    def __init__(self):
-        super().__init__()
-        self.count = 0
-        self._scheduler = dask.config.set(scheduler="threads")
-
-    def __enter__(self):
-        self._scheduler.__enter__()
-        return super().__enter__()
-
-    def __exit__(self, *exc):
-        super().__exit__(*exc)
-        self._scheduler.__exit__(*exc)
-
-    def _start(self, dsk):
-        self.count += 1
+@pytest.fixture(scope="module")
+def logistic_data(problems):
+    """``(X, y, {})``: a seeded logistic problem with an intercept column."""
+    return problems[0]
 
 
-def random_design(n_rows, n_cols, seed, density=1.0):
-    """``(rng, X, coef)``: an intercept column and standard normal features
-    (a share ``1 - density`` of them zeroed), with random coefficients."""
-    rng = np.random.default_rng(seed)
-    features = rng.standard_normal((n_rows, n_cols - 1))
-    if density < 1.0:
-        features *= rng.random(features.shape) < density
-    X = np.column_stack([np.ones(n_rows), features])
-    return rng, X, rng.normal(scale=0.4, size=n_cols)
-
-
-def logistic_and_poisson_data(n_rows, n_cols):
-    """The two problems the ADMM and SAGA tests share: logistic (seed 0),
-    and Poisson with an offset and weights (seed 1)."""
-    rng, X, coef = random_design(n_rows, n_cols, 0)
-    y = (rng.random(n_rows) < 1.0 / (1.0 + np.exp(-X @ coef))).astype(float)
-    logistic = (X, y, {})
-    rng, X, coef = random_design(n_rows, n_cols, 1)
-    offset = rng.normal(scale=0.2, size=n_rows)
-    weights = rng.uniform(0.2, 2.0, size=n_rows)
-    y = rng.poisson(np.exp(X @ coef + offset)).astype(float)
-    return logistic, (X, y, {"offset": offset, "weights": weights})
+@pytest.fixture(scope="module")
+def poisson_data(problems):
+    """``(X, y, {"offset": ..., "weights": ...})``: a seeded Poisson problem."""
+    return problems[1]

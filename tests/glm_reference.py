@@ -5,11 +5,9 @@ Every frame is sorted by a categorical column before it is cut into
 partitions, so most partitions hold only some of that column's levels.
 """
 
-from functools import lru_cache
+from functools import cache
 
-import dask
 import dask.dataframe as dd
-import pytest
 import numpy as np
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -27,7 +25,7 @@ SCALARS = ("llf", "llnull", "deviance", "null_deviance", "pearson_chi2", "aic", 
            "scale", "df_model", "df_resid", "nobs")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _randhie():
     data = sm.datasets.randhie.load_pandas().data
     rng = np.random.default_rng(7)
@@ -38,7 +36,7 @@ def _randhie():
     return data.sort_values("lncoins", kind="stable").reset_index(drop=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fair():
     data = sm.datasets.fair.load_pandas().data
     data["any_affair"] = (data["affairs"] > 0).astype(float)
@@ -48,7 +46,7 @@ def _fair():
     return data.sort_values("occupation", kind="stable").reset_index(drop=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _grunfeld():
     data = sm.datasets.grunfeld.load_pandas().data
     rng = np.random.default_rng(9)
@@ -82,7 +80,7 @@ def reference_fit(model, **fit_options):
     return model.fit(**fit_options)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _case_reference(case, cov_type, roles):
     _, sm_family, formula, _ = CASES[case]
     data = frame(case)

@@ -1,6 +1,7 @@
 """Consensus ADMM: the same optimum as newton and statsmodels, residuals in the
 history, and the asynchronous variant on a two-process LocalCluster."""
 
+import itertools
 import subprocess
 import sys
 import textwrap
@@ -9,29 +10,15 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import chunked, logistic_and_poisson_data, relative_gap
 import statsmodels.api as sm
 
-from daskglm import ElasticNet, L1, Logistic, Poisson
+from daskglm import L1, ElasticNet, Logistic, Poisson
 from daskglm.exceptions import ConvergenceWarning
 from daskglm.solvers import SOLVERS, admm, newton
 
+from synthetic import chunked, relative_gap
+
 N_ROWS, N_COLS, CHUNK = 4000, 6, 1000
-
-
-@pytest.fixture(scope="module")
-def problems():
-    return logistic_and_poisson_data(N_ROWS, N_COLS)
-
-
-@pytest.fixture(scope="module")
-def logistic_data(problems):
-    return problems[0]
-
-
-@pytest.fixture(scope="module")
-def poisson_data(problems):
-    return problems[1]
 
 
 @pytest.mark.parametrize("family_name", ["logistic", "poisson"])
@@ -104,7 +91,7 @@ def test_hessian_metric_makes_every_round_count():
     assert metric.shape == (p, p) and np.any(metric - np.diag(np.diag(metric)))
     primal = [record["primal_residual"] for record in fit.history]
     # rounds 2-6; the last ones reach the local solves' own tolerance
-    assert max(later / earlier for earlier, later in zip(primal[1:6], primal[2:7])) <= 0.2
+    assert max(later / earlier for earlier, later in itertools.pairwise(primal[1:7])) <= 0.2
     reference = newton(X, y, tol=1e-12)
     assert np.max(np.abs(fit.coef - reference.coef)) <= 1e-6
     with pytest.warns(ConvergenceWarning):
@@ -139,7 +126,7 @@ def test_history_holds_residuals_every_round(logistic_data):
     objective = fit.history_array("objective")
     assert objective[-1] == pytest.approx(fit.objective, rel=1e-8)
     # plotting the residuals needs nothing but the history
-    matplotlib = pytest.importorskip("matplotlib")
+    import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -190,17 +177,6 @@ def test_asynchronous_without_a_client_says_one_is_needed():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=120, check=True)
     assert "needs a dask.distributed Client" in out.stdout
-
-
-@pytest.fixture(scope="module")
-def cluster_client():
-    """Two worker processes with one thread each; not the default client, so
-    nothing else in the test session runs on it by accident."""
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster:
-        with distributed.Client(cluster, set_as_default=False) as client:
-            yield client
 
 
 def test_async_admm_converges(logistic_data, cluster_client):

@@ -6,11 +6,11 @@ against an independent reference and writes its report.
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 
 from benchmarks import report
 from benchmarks.peers import FITTERS
-from benchmarks.problems import (Problem, gradient_and_hessian, objective_value,
-                                 reference_newton)
+from benchmarks.problems import Problem, gradient_and_hessian, objective_value, reference_newton
 from benchmarks.run import parse_args, run_suite
 
 PATTERNS = ("daskglm newton", "statsmodels IRLS", "sklearn lbfgs", "sklearn saga")
@@ -21,7 +21,6 @@ def _fitters():
 
 
 def test_objective_matches_statsmodels_loglikelihood():
-    sm = pytest.importorskip("statsmodels.api")
     data = Problem("logistic", "logistic", 3000, 4, seed=3).make()
     coef = np.random.default_rng(0).normal(size=data.problem.n_coef)
     llf = sm.GLM(data.y, data.design, family=sm.families.Binomial()).loglike(coef)

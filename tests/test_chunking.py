@@ -4,7 +4,9 @@ import os
 
 import dask
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 import pytest
 
 import daskglm
@@ -61,8 +63,6 @@ def test_rebalanced_fit_equals_the_in_memory_fit():
 
 @pytest.mark.parametrize("npartitions", [1, 64])
 def test_formula_designs_are_rebalanced(npartitions):
-    pd = pytest.importorskip("pandas")
-    dd = pytest.importorskip("dask.dataframe")
     rng = np.random.default_rng(2)
     frame = pd.DataFrame({"a": rng.normal(size=50_000), "b": rng.normal(size=50_000)})
     frame["y"] = rng.poisson(np.exp(0.3 * frame.a)).astype(float)

@@ -212,8 +212,8 @@ def test_non_convergence_is_a_one_line_warning(data, capsys):
     assert "did not converge" in out
 
 
-def test_scheduler_address_runs_on_the_cluster(data, capsys, _shared_cluster_client):
-    address = _shared_cluster_client.scheduler.address
+def test_scheduler_address_runs_on_the_cluster(data, capsys, cluster_client):
+    address = cluster_client.scheduler.address
     status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
                             "--exposure", "years", "--output", "json", "--scheduler", address],
                            capsys)

@@ -12,6 +12,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as scipy_sparse
 import statsmodels.api as sm
 from sklearn import linear_model as sk
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
@@ -195,7 +196,7 @@ def test_weighted_fit_equals_scikit_learn(name):
     weights = integer_weights(len(y))
     originals = X.copy(), y.copy(), weights.copy()
     ours.fit(X, y, sample_weight=weights)
-    for given, original in zip((X, y, weights), originals):
+    for given, original in zip((X, y, weights), originals, strict=True):
         np.testing.assert_array_equal(given, original)     # the caller's data is untouched
     theirs.fit(X, y, sample_weight=weights)
     np.testing.assert_allclose(ours.coef_, np.ravel(theirs.coef_), atol=EXACT, rtol=0)
@@ -306,7 +307,6 @@ def test_dataframe_feature_names_are_checked_at_predict():
 
 
 def test_sparse_input_equals_dense():
-    scipy_sparse = pytest.importorskip("scipy.sparse")
     X, y = breast_cancer()
     X = np.where(np.abs(X) < 0.5, 0.0, X)
     dense = LogisticRegression(C=0.5, tol=1e-10).fit(X, y)
@@ -369,7 +369,7 @@ def test_more_than_two_classes_is_refused_and_one_vs_rest_works():
     ours = OneVsRestClassifier(LogisticRegression(tol=1e-10)).fit(X, y)
     theirs = OneVsRestClassifier(sk.LogisticRegression(solver="newton-cholesky", tol=1e-12))
     theirs.fit(X, y)
-    for mine, reference in zip(ours.estimators_, theirs.estimators_):
+    for mine, reference in zip(ours.estimators_, theirs.estimators_, strict=True):
         np.testing.assert_allclose(mine.coef_, reference.coef_[0], atol=EXACT)
 
 
@@ -475,8 +475,8 @@ def test_pipeline_grid_search_picks_what_scikit_learn_picks():
 
 
 def test_dask_ml_grid_search_on_dask_input():
-    # Runs where dask-ml is installed (it is not in the project's test extras).
-    dask_ml_search = pytest.importorskip("dask_ml.model_selection")
+    import dask_ml.model_selection as dask_ml_search  # dask-ml is in the test extra
+
     X, y = diabetes()
     X_dask, y_dask = da.from_array(X, chunks=(150, -1)), da.from_array(y, chunks=150)
     cv = KFold(3)

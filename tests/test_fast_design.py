@@ -8,11 +8,11 @@ import pandas as pd
 import patsy
 import pytest
 
+from daskglm.families import Poisson
 from daskglm.frontend import fast_design
 from daskglm.frontend.fast_design import _build_columnwise, _Unsupported, build_design_block
 from daskglm.frontend.formula import design_partition, learn_formula
 from daskglm.frontend.prediction import predict_partition
-from daskglm.families import Poisson
 
 
 def make_frame(n=1200, seed=1):
@@ -89,7 +89,7 @@ def patsy_block(infos, data, NA_action="raise"):
 def row_ranges(data, n_parts=4):
     """Row ranges of ``data`` (each lacks some levels of ``g``), with their index."""
     cuts = np.linspace(0, len(data), n_parts + 1).astype(int)
-    return [data.iloc[start:stop] for start, stop in zip(cuts[:-1], cuts[1:])]
+    return [data.iloc[start:stop] for start, stop in zip(cuts[:-1], cuts[1:], strict=True)]
 
 
 @pytest.mark.parametrize("formula", FORMULAS)
@@ -202,7 +202,7 @@ def test_partition_builds_equal_patsy_with_the_learned_design(formula):
     ddf = dd.from_pandas(data, npartitions=3, sort=False)
     learned = learn_formula(formula, ddf)
     recipe = learned._recipe
-    for part, count in zip(ddf.partitions, learned.row_counts):
+    for part, count in zip(ddf.partitions, learned.row_counts, strict=True):
         frame = recipe.prepare(part.compute())
         expected = patsy_block(recipe.design_infos(), frame)
         np.testing.assert_array_equal(_build_columnwise(recipe.design_infos(), frame,

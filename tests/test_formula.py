@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import patsy
 import pytest
-from conftest import CountComputes
 
 from daskglm.frontend.formula import learn_formula
 from daskglm.frontend.formula_learning import learn_partition
 from daskglm.frontend.transforms import Center, Standardize
+
+from dask_counting import CountComputes
 
 
 def make_frame(n=600, seed=0):
@@ -135,7 +136,7 @@ def test_functions_from_the_callers_scope():
     def shifted(values, by):
         return values + by
 
-    offset_by = 2.5
+    offset_by = 2.5  # noqa: F841 (the formula reads it from this scope)
     learned = learn_formula("y ~ shifted(x, offset_by)", make_frame())
     X = learned.design()["X"].compute()
     np.testing.assert_allclose(X[:, 1], make_frame()["x"] + 2.5)

@@ -5,8 +5,14 @@ import pytest
 
 from daskglm import Logistic, Normal, Poisson
 from daskglm.passes import kernels as _kernels
-from daskglm.passes.objective import (_evaluate_arrays, _evaluate_chunk, _in_row_blocks,
-                               _irls_start_arrays, _irls_start_chunk, kernel_code)
+from daskglm.passes.objective import (
+    _evaluate_arrays,
+    _evaluate_chunk,
+    _in_row_blocks,
+    _irls_start_arrays,
+    _irls_start_chunk,
+    kernel_code,
+)
 
 
 @pytest.mark.parametrize("n_cols", [1, 2, 3, 4, 5, 6, 21, 37])

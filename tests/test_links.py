@@ -21,14 +21,14 @@ def mean_grid(link):
     return np.linspace(0.2, 5.0, 49)
 
 
-@pytest.mark.parametrize("link", LINKS, ids=lambda l: l.name)
+@pytest.mark.parametrize("link", LINKS, ids=lambda link: link.name)
 def test_inverse_undoes_link(link):
     mu = mean_grid(link)
     np.testing.assert_allclose(link.inverse(link.link(mu)), mu, rtol=1e-12)
     np.testing.assert_allclose(link(mu), link.link(mu))
 
 
-@pytest.mark.parametrize("link", LINKS, ids=lambda l: l.name)
+@pytest.mark.parametrize("link", LINKS, ids=lambda link: link.name)
 def test_derivatives_match_finite_differences(link):
     mu = mean_grid(link)
     h = 1e-6
@@ -40,7 +40,7 @@ def test_derivatives_match_finite_differences(link):
     np.testing.assert_allclose(link.inverse_deriv(eta) * link.deriv(mu), 1.0, rtol=1e-10)
 
 
-@pytest.mark.parametrize("link", LINKS, ids=lambda l: l.name)
+@pytest.mark.parametrize("link", LINKS, ids=lambda link: link.name)
 def test_log_helpers_agree_with_direct_logs(link):
     mu = mean_grid(link)
     eta = link.link(mu)
@@ -51,7 +51,7 @@ def test_log_helpers_agree_with_direct_logs(link):
         np.testing.assert_allclose(link.log1m_inverse(eta), np.log1p(-mu), rtol=1e-10)
 
 
-@pytest.mark.parametrize("link", LINKS, ids=lambda l: l.name)
+@pytest.mark.parametrize("link", LINKS, ids=lambda link: link.name)
 def test_agrees_with_statsmodels(link):
     ref = SM_LINKS[link.name]
     mu = mean_grid(link)
@@ -63,7 +63,7 @@ def test_agrees_with_statsmodels(link):
 
 
 @pytest.mark.parametrize("link", [links.Logit(), links.Probit(), links.CLogLog()],
-                         ids=lambda l: l.name)
+                         ids=lambda link: link.name)
 def test_binary_links_are_finite_in_the_tails(link):
     eta = np.array([-1000.0, -40.0, -5.0, 0.0, 5.0, 30.0])
     log_mu = link.log_inverse(eta)
@@ -78,7 +78,8 @@ def test_binary_links_are_finite_in_the_tails(link):
 def test_probit_tail_matches_asymptotic_expansion():
     # log Phi(-x) = -x^2/2 - log(x) - log(sqrt(2 pi)) + log(1 - 1/x^2 + 3/x^4 ...)
     x = 40.0
-    expected = -x * x / 2 - np.log(x) - 0.5 * np.log(2 * np.pi) + np.log1p(-1 / x**2 + 3 / x**4 - 15 / x**6)
+    expected = (-x * x / 2 - np.log(x) - 0.5 * np.log(2 * np.pi)
+                + np.log1p(-1 / x**2 + 3 / x**4 - 15 / x**6))
     np.testing.assert_allclose(links.Probit().log_inverse(np.array([-x])), expected, rtol=1e-12)
 
 

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from glm_reference import (CASES, assert_matches, case_reference, frame, partitioned,
-                            reference_fit)
 
 import daskglm
+
+from glm_reference import CASES, assert_matches, case_reference, frame, partitioned, reference_fit
 
 # L-BFGS's gradient tolerance per case: tight enough for 1e-6 agreement in the
 # coefficients, above the level where its line search meets the rounding of

@@ -13,7 +13,7 @@ from daskglm.exceptions import ConvergenceWarning
 from daskglm.passes.objective import Objective
 from daskglm.solvers._base import Problem
 
-from conftest import make_glm_data
+from synthetic import make_glm_data
 
 CASES = [
     ("logistic", daskglm.Logistic(), None),

@@ -1,16 +1,13 @@
 """Convergence plots render to PNG files; progress bars tick once per iteration."""
 
-import io
-
-import numpy as np
-import pytest
-from conftest import make_glm_data
+import matplotlib
 
 import daskglm
 from daskglm import solvers
 from daskglm.progress import ProgressBar, chain_callbacks
 
-matplotlib = pytest.importorskip("matplotlib")
+from synthetic import make_glm_data
+
 matplotlib.use("Agg")
 
 

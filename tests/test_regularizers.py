@@ -14,7 +14,7 @@ PENALTIES = [L1(0.7), L2(1.3), ElasticNet(0.9, 0.35), ElasticNet(0.5, 1.0), Elas
 def numerical_prox(penalty, v, step, penalized):
     """argmin_x |x - v|^2 / 2 + step * P(x), one coordinate at a time (P is separable)."""
     out = np.empty_like(v)
-    for j, (vj, tj) in enumerate(zip(v, np.broadcast_to(step, v.shape))):
+    for j, (vj, tj) in enumerate(zip(v, np.broadcast_to(step, v.shape), strict=True)):
         if not penalized[j]:
             out[j] = vj
             continue
@@ -44,7 +44,8 @@ def test_value_and_gradient(penalty):
                                 + (1 - penalty.l1_ratio) / 2 * b @ b)
     assert penalty.value(coef, penalized) == pytest.approx(expected, rel=1e-12)
     h = 1e-7
-    fd = [(penalty.value(coef + h * e, penalized) - penalty.value(coef - h * e, penalized)) / (2 * h)
+    fd = [(penalty.value(coef + h * e, penalized)
+           - penalty.value(coef - h * e, penalized)) / (2 * h)
           for e in np.eye(12)]
     np.testing.assert_allclose(penalty.gradient(coef, penalized), fd, rtol=1e-6, atol=1e-8)
 

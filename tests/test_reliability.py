@@ -47,7 +47,7 @@ def test_solver_leaves_inputs_unchanged(name, kind):
         warnings.simplefilter("ignore", daskglm.ConvergenceWarning)
         solvers.get_solver(name)(args[0], args[1], daskglm.Logistic(), daskglm.L2(0.01),
                                  offset=args[2], weights=args[3], init=init, **options(name))
-    for original, now in zip(originals, (X, y, offset, weights)):
+    for original, now in zip(originals, (X, y, offset, weights), strict=True):
         np.testing.assert_array_equal(original, now)
     np.testing.assert_array_equal(init, np.zeros(P))
 

@@ -7,11 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from conftest import CountComputes
-from glm_reference import CASES, case_reference, frame, partitioned
 
 import daskglm
 from daskglm.passes.statistics import statistics_pass
+
+from dask_counting import CountComputes
+from glm_reference import CASES, case_reference, frame, partitioned
 
 RESIDUALS = ("fittedvalues", "resid_response", "resid_pearson", "resid_deviance",
              "resid_working")

@@ -6,31 +6,17 @@ import warnings
 import dask.array as da
 import numpy as np
 import pytest
-from conftest import chunked, logistic_and_poisson_data, random_design, relative_gap
 import scipy.sparse as sp
 import statsmodels.api as sm
 
-from daskglm import ConvergenceWarning, ElasticNet, L1, Logistic, Normal, Poisson
+from daskglm import L1, ConvergenceWarning, ElasticNet, Logistic, Normal, Poisson
 from daskglm.links import Identity
 from daskglm.solvers import SOLVERS, newton, saga
 from daskglm.solvers._saga_kernels import repeat_prox
 
+from synthetic import chunked, random_design, relative_gap
+
 N_ROWS, N_COLS, CHUNK = 3000, 6, 750
-
-
-@pytest.fixture(scope="module")
-def problems():
-    return logistic_and_poisson_data(N_ROWS, N_COLS)
-
-
-@pytest.fixture(scope="module")
-def logistic_data(problems):
-    return problems[0]
-
-
-@pytest.fixture(scope="module")
-def poisson_data(problems):
-    return problems[1]
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,14 @@ import time
 
 import dask
 import dask.array as da
+import distributed
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 import daskglm
 from daskglm import solvers
-
-pq = pytest.importorskip("pyarrow.parquet")
-distributed = pytest.importorskip("distributed")
 
 pytestmark = pytest.mark.streaming
 
@@ -92,10 +91,11 @@ class PeakMemory:
 @pytest.mark.timeout(600)
 def test_fit_streams_data_four_times_larger_than_worker_memory(tmp_path):
     write_dataset(tmp_path)
-    with dask.config.set(WORKER_MEMORY), \
-            distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
-                                     memory_limit=MEMORY_LIMIT, dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client, client.as_current():
+    with (dask.config.set(WORKER_MEMORY),
+          distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                   memory_limit=MEMORY_LIMIT, dashboard_address=":0") as cluster,
+          distributed.Client(cluster, set_as_default=False) as client,
+          client.as_current()):
         X, y = parquet_arrays(tmp_path)
         started = time.perf_counter()
         with PeakMemory(client) as memory:

@@ -1,10 +1,11 @@
 """summary(): statsmodels' GLM layout, cell by cell against statsmodels' own."""
 
 import pytest
-from glm_reference import CASES, case_reference, frame, partitioned
 from statsmodels.iolib.summary import Summary
 
 import daskglm
+
+from glm_reference import CASES, case_reference, frame, partitioned
 
 # Rows that differ by nature: when the table was made, and how daskglm's
 # solver (not statsmodels' IRLS) got there.

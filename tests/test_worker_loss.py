@@ -14,17 +14,7 @@ import pytest
 import daskglm
 from daskglm import solvers
 
-distributed = pytest.importorskip("distributed")
-
 N, P, CHUNK = 60_000, 5, 10_000
-
-
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster, set_as_default=False) as client:
-        yield client
 
 
 def graph_data():
@@ -68,7 +58,8 @@ CASES = {
 
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_fit_survives_a_killed_worker(client, name):
+def test_fit_survives_a_killed_worker(own_cluster_client, name):
+    client = own_cluster_client
     solver = solvers.get_solver(name)
     X, y = graph_data()
     with client.as_current():

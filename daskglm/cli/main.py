@@ -208,9 +208,9 @@ def main(argv=None) -> int:
         The exit status: 0 on success, 1 for bad data or arguments found
         while running, 130 when interrupted (argparse exits with 2 itself).
     """
+    args = build_parser().parse_args(argv)  # --help exits here, before sklearn loads
     from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
 
-    args = build_parser().parse_args(argv)
     stdout, stderr = sys.stdout, sys.stderr
     with warnings.catch_warnings():
         for category in (ConvergenceWarning, PerfectSeparationWarning):

@@ -26,7 +26,6 @@ import pandas as pd
 from patsy import EvalEnvironment
 
 from .. import solvers
-from ..exceptions import ConvergenceWarning
 from ..inference.covariance import check_cov_type, statistics_request
 from ..inference.results import GLMResults
 from ..math.families import Normal, domain_message, get_family
@@ -403,6 +402,8 @@ def _check_answer(result, statistics, facts, penalty, intercept, tol):
     kkt = float(np.max(np.abs(penalty.kkt_residual(result.coef, gradient, penalized))))
     result.info["kkt_at_answer"] = kkt
     if result.converged and result.info.get("predicted_kkt") is not None and kkt > tol:
+        from ..exceptions import ConvergenceWarning  # loads sklearn: only when warning
+
         result.converged = False
         result.message = (f"{result.message}; but the KKT residual at the answer is "
                           f"{kkt:.3g} > tol")

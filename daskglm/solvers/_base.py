@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..exceptions import ConvergenceWarning
 from ..math.families import get_family
 from ..passes.objective import Objective
 from ..math.penalties import ElasticNet, get_regularizer
@@ -205,12 +204,16 @@ class Trace:
         return record
 
     def result(self, coef, *, converged, n_iter, objective, message, info=None,
-               warning=ConvergenceWarning) -> SolverResult:
-        """The :class:`SolverResult`; warns ``warning`` when not converged."""
+               warning=None) -> SolverResult:
+        """The :class:`SolverResult`; warns ``warning`` (by default
+        :class:`~daskglm.exceptions.ConvergenceWarning`) when not converged."""
         if converged and not np.isfinite(objective):
             converged, message = False, f"the objective is {objective} at the answer"
         if not converged:
-            warnings.warn(f"{self.name} did not converge: {message}", warning, stacklevel=3)
+            from ..exceptions import ConvergenceWarning  # loads sklearn: only when warning
+
+            warnings.warn(f"{self.name} did not converge: {message}",
+                          warning or ConvergenceWarning, stacklevel=3)
         return SolverResult(
             coef=np.asarray(coef, dtype=float),
             converged=bool(converged),

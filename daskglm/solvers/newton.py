@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
 from ..math.families import Logistic
 from ._base import Trace, setup
 from ._base import noise as _noise
@@ -207,6 +206,8 @@ class _NewtonRun:
         if self.grad is None:  # max_iter ran out before the first evaluation
             return self.trace.result(trial, converged=False, n_iter=iteration,
                                      objective=np.nan, message=message)
+        from ..exceptions import ConvergenceWarning, PerfectSeparationWarning  # see exceptions
+
         info = {"hessian": self.hessian, "gradient": self.grad}
         warning = ConvergenceWarning
         if self.n_boundary and self.problem.penalty.alpha == 0:
