@@ -25,7 +25,8 @@ from scipy import stats
 
 from ..math.families import Normal
 from ..math.links import Identity
-from ..passes.statistics import FitStatistics
+from ..passes.statistics import FitStatistics, loglike_pass
+from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
 
 __all__ = ["GLMResults"]
@@ -96,6 +97,7 @@ class GLMResults:
                          **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
         if statistics.group_scores is not None:
             self.n_groups = statistics.group_scores.shape[0]
+            self.df_resid_inference = self.n_groups - 1   # statsmodels' t and F tests' df
         self._cov = self._covariance()
 
     # -- likelihood and information criteria ---------------------------------
@@ -141,6 +143,69 @@ class GLMResults:
             return 1.0 - np.exp((self.llnull - self.llf) * (2.0 / self.nobs))
         raise ValueError(f"kind must be 'cs' or 'mcf', got {kind!r}")
 
+    def llf_scaled(self, scale=None) -> float:
+        """The log-likelihood at ``scale`` (statsmodels' ``llf_scaled``).
+
+        Without ``scale``: ``llf`` (for the Normal identity link the scale is
+        profiled out). A Normal fit at another scale is read from the sums
+        of the fit; another family at a scale other than 1 costs one pass.
+        """
+        if scale is None:
+            return self.llf
+        scale = float(scale)
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
+        if isinstance(self.family, Normal):
+            s = self._stats
+            return _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, scale)
+        if scale == 1.0:
+            return self._stats.llf_unit_scale
+        return loglike_pass(self._data_design(), self.family, self.params.to_numpy(), scale)
+
+    def info_criteria(self, crit, scale=None, dk_params=0) -> float:
+        """``"aic"``, ``"bic"`` or ``"qaic"`` (statsmodels' ``info_criteria``).
+
+        ``qaic`` is ``-2 llf_scaled(1) / scale + 2 k`` and needs ``scale``
+        (from the largest model compared); ``dk_params`` adds to the
+        parameter count ``k = df_model + 1``.
+        """
+        crit = str(crit).lower()
+        k_params = self.df_model + 1 + dk_params
+        if crit == "aic":
+            return -2.0 * self.llf + 2.0 * k_params
+        if crit == "bic":
+            return -2.0 * self.llf + np.log(self.wnobs) * k_params
+        if crit == "qaic":
+            if scale is None:
+                raise ValueError("info_criteria('qaic') needs scale= (estimated on the "
+                                 "largest model compared)")
+            return -2.0 * self.llf_scaled(scale=1.0) / float(scale) + 2.0 * k_params
+        raise ValueError(f"crit must be 'aic', 'bic' or 'qaic', got {crit!r}")
+
+    # -- hypothesis tests (no pass: the estimates and their covariance) -------
+    def t_test(self, r_matrix, use_t=None):
+        """z tests of ``R b = q``, one per row; see :func:`daskglm.inference.hypothesis.t_test`."""
+        return hypothesis.t_test(self, r_matrix, use_t=use_t)
+
+    def f_test(self, r_matrix):
+        """Joint F test of ``R b = q``; see :func:`daskglm.inference.hypothesis.wald_test`."""
+        return hypothesis.f_test(self, r_matrix)
+
+    def wald_test(self, r_matrix, use_f=None, scalar=True):
+        """Joint Wald test of ``R b = q``; see :func:`daskglm.inference.hypothesis.wald_test`."""
+        return hypothesis.wald_test(self, r_matrix, use_f=use_f, scalar=scalar)
+
+    def wald_test_terms(self, skip_single=False, combine_terms=None):
+        """One Wald test per formula term; see
+        :func:`daskglm.inference.hypothesis.wald_test_terms`."""
+        return hypothesis.wald_test_terms(self, skip_single=skip_single,
+                                          combine_terms=combine_terms)
+
+    def compare_lr_test(self, restricted):
+        """``(lr_stat, p_value, df_diff)`` against a nested fit; see
+        :func:`daskglm.inference.hypothesis.compare_lr_test`."""
+        return hypothesis.compare_lr_test(self, restricted)
+
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):
         p = len(self.params)
@@ -179,6 +244,13 @@ class GLMResults:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
         half = stats.norm.ppf(1.0 - alpha / 2.0) * self.bse
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
+
+    def _data_design(self):
+        """The design of the fit's rows (refused after :meth:`remove_data`)."""
+        if self._design is None:
+            raise ValueError("the data were removed from these results (remove_data); "
+                             "this needs a pass over them")
+        return self._design
 
     # -- fitted values and residuals (lazy for dask data) ---------------------
     def _rowwise(self, func, *arrays):

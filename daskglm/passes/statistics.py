@@ -20,7 +20,8 @@ import numpy as np
 
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
-__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "statistics_pass"]
+__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "loglike_pass", "row_weights",
+           "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -141,18 +142,28 @@ def _scalar_sums(family, y, mu, null_mu, iw, fw, vw):
     }
 
 
-def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
-                     layout, request):
+def row_weights(X_aug, offset, weights, side, coef):
+    """``(X, iw, fw, vw, eta)`` of one chunk of the augmented design: the
+    regressors, the solver's, frequency and variance weights (ones where
+    absent) and the linear predictor at ``coef`` (offset included)."""
     X, fw, vw = side.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
     fw = np.ones(n) if fw is None else fw
     vw = np.ones(n) if vw is None else vw
     eta = np.asarray(X @ coef)
-    null_eta = None if null_coef is None else np.full(n, null_coef)
     if offset is not None:
         eta = eta + offset
-        null_eta = None if null_eta is None else null_eta + offset
+    return X, iw, fw, vw, eta
+
+
+def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
+                     layout, request):
+    X, iw, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
+    n = X.shape[0]
+    null_eta = None if null_coef is None else np.full(n, null_coef)
+    if offset is not None and null_eta is not None:
+        null_eta = null_eta + offset
     with np.errstate(all="ignore"):
         mu = family.mean(eta)
         _, grad, fisher = family.derivatives(y, eta, hessian=True)
@@ -206,3 +217,19 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
         _statistics_chunk, side, family, np.asarray(coef, dtype=float), null_coef, null_mean,
         layout, request)
     return FitStatistics(**layout.unpack(flat))
+
+
+def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale):
+    def rows(X_aug, y, offset, weights):
+        _, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
+        with np.errstate(all="ignore"):
+            return np.array([fw @ family.loglike_obs(y, family.mean(eta), vw, scale)])
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def loglike_pass(design, family, coef, scale) -> float:
+    """One pass: the log-likelihood ``sum fw * loglike_obs(y, mu, vw, scale)`` at ``coef``."""
+    X_aug, side = design.augmented()
+    flat = design.chunked(X_aug).map_reduce(
+        _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale))
+    return float(flat[0])
