@@ -37,7 +37,7 @@ from ..solvers._base import penalized_mask
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .prediction import check_exposure, check_which, predict
+from .prediction import check_exposure, check_which, linear_with_variance, predict
 
 __all__ = ["GLM", "glm"]
 
@@ -295,15 +295,31 @@ class GLM:
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
         check_which(which)
-        check_exposure(self.family, exposure)
-        formula = self.formula
-        if exog is None:
-            if offset is not None or exposure is not None:
-                raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
-            design = self._training_design()
-            exog, offset, formula = design.X, design.offset, None
+        exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         return predict(exog, params, self.family, which=which, offset=offset,
                        exposure=exposure, formula=formula)
+
+    def linear_with_variance(self, params, cov_params, exog=None, offset=None, exposure=None,
+                             transform=True):
+        """The linear predictor at ``params`` and its variance under ``cov_params``,
+        for the training rows or new data (through the formula, unless
+        ``transform`` is False: then ``exog`` is the design itself); see
+        :func:`daskglm.frontend.prediction.linear_with_variance`."""
+        exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
+        formula = formula if transform else None
+        return linear_with_variance(exog, params, cov_params, offset=offset, exposure=exposure,
+                                    formula=formula)
+
+    def _prediction_input(self, exog, offset, exposure):
+        """``(exog, offset, exposure, formula)`` of a prediction: the training
+        design (and its offset) without ``exog``."""
+        check_exposure(self.family, exposure)
+        if exog is not None:
+            return exog, offset, exposure, self.formula
+        if offset is not None or exposure is not None:
+            raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
+        design = self._training_design()
+        return design.X, design.offset, None, None
 
     def _training_design(self):
         """A prepared design of the training rows (the first fit's), else a new one."""

@@ -28,6 +28,7 @@ from ..math.links import Identity
 from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
+from .prediction_results import PredictionResults
 
 __all__ = ["GLMResults"]
 
@@ -313,6 +314,33 @@ class GLMResults:
         """
         return self.model.predict(self.params.to_numpy(), new_data, which=which,
                                   offset=offset, exposure=exposure)
+
+    def get_prediction(self, exog=None, exposure=None, offset=None, transform=True,
+                       which="mean"):
+        """Predictions with standard errors and intervals (statsmodels' ``get_prediction``).
+
+        Parameters
+        ----------
+        exog : DataFrame (formula models) or array (array models), optional
+            New data; without it, the training rows (with their offset).
+        exposure, offset : column name (formula models) or array, optional
+            For new data, as :meth:`predict`.
+        transform : bool
+            For a formula model, build the design from ``exog`` through the
+            formula (default); False: ``exog`` is the design itself.
+        which : {"mean", "linear"}
+
+        Returns
+        -------
+        PredictionResults
+            Lazy for dask input: computing it is one pass over the rows.
+        """
+        if which not in ("mean", "linear"):
+            raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
+        table = self.model.linear_with_variance(self.params.to_numpy(), self._cov, exog,
+                                                offset=offset, exposure=exposure,
+                                                transform=transform)
+        return PredictionResults(table, self.family, which)
 
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         """statsmodels' GLM summary (a ``statsmodels.iolib.summary.Summary``)."""
