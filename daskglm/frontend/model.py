@@ -27,7 +27,7 @@ from patsy import EvalEnvironment
 
 from .. import solvers
 from ..exceptions import ConvergenceWarning
-from ..inference.covariance import check_cov_type, statistics_request
+from ..inference.covariance import check_cov_type, complete_statistics, statistics_request
 from ..inference.results import GLMResults
 from ..math.families import Normal, domain_message, get_family
 from ..math.penalties import ElasticNet, get_regularizer
@@ -173,12 +173,15 @@ class GLM:
             ``"lbfgs"``, ...) or a solver function.
         max_iter, tol : int, float
             Passed to the solver (see its stopping rule).
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
             Covariance of the estimates: the inverse Fisher information times
             the scale, or the sandwich with the observed information as bread
             (as statsmodels; the two informations agree for canonical links).
             As statsmodels' GLM, ``HC1`` applies no small-sample factor, so it
-            equals ``HC0``.
+            equals ``HC0``. ``HC2`` and ``HC3`` divide each row's squared score
+            by ``1 - h`` or ``(1 - h)^2`` (``h`` its leverage; one more pass):
+            statsmodels' OLS numbers for the Normal family, where statsmodels'
+            GLM would return HC0's.
             ``"cluster"``: robust to correlation within clusters (statsmodels'
             one-way cluster covariance, with its small-sample correction).
         cov_kwds : dict, optional
@@ -286,6 +289,7 @@ class GLM:
         request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
                                      null_mean=null_mean, groups=groups, request=request)
+        statistics = complete_statistics(cov_type, design, self.family, result.coef, statistics)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,

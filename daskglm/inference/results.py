@@ -28,6 +28,7 @@ from ..math.links import Identity
 from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
+from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 
 __all__ = ["GLMResults"]
@@ -293,6 +294,26 @@ class GLMResults:
         if self._design.var_weights is not None:
             arrays.append(self._design.var_weights)
         return arrays
+
+    # -- leverage and influence (lazy: one pass when computed) -----------------
+    def _influence_table(self, observed):
+        if self.regularizer is not None:
+            raise ValueError("the hat matrix and influence measures are not available for a "
+                             "penalized fit (fit_regularized)")
+        information = self._stats.observed_information if observed else self._stats.information
+        return influence_table(self._data_design(), self.family, self.params.to_numpy(),
+                               information, observed=observed, scale=self.scale)
+
+    def get_hat_matrix_diag(self, observed=True):
+        """The hat matrix's diagonal (leverage) of every row: a dask array for dask
+        data (one pass when computed). ``observed``: the observed information's
+        weights (else the Fisher weights; equal for a canonical link)."""
+        return self._influence_table(observed)[:, 0]
+
+    def get_influence(self, observed=True) -> GLMInfluence:
+        """Leverage, studentized residuals and Cook's distance
+        (:class:`daskglm.inference.influence.GLMInfluence`), lazily."""
+        return GLMInfluence(self, self._influence_table(observed))
 
     # -- prediction and display ---------------------------------------------
     def predict(self, new_data=None, which="mean", offset=None, exposure=None):

@@ -20,8 +20,8 @@ import numpy as np
 
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
-__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "loglike_pass", "row_weights",
-           "statistics_pass"]
+__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
+           "loglike_pass", "row_weights", "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -117,6 +117,8 @@ class FitStatistics:
     meat: np.ndarray | None = None          # sum over rows of score_i score_i', if asked
     observed_information: np.ndarray | None = None  # if asked; else the Fisher information
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
+    #: sum of score_i score_i' / (fw_i (1 - h_i)^power), from :func:`leverage_meat_pass`
+    leverage_meat: np.ndarray | None = None
 
     def __post_init__(self):
         if self.observed_information is None:
@@ -233,3 +235,35 @@ def loglike_pass(design, family, coef, scale) -> float:
     flat = design.chunked(X_aug).map_reduce(
         _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale))
     return float(flat[0])
+
+
+def leverage(X, weight, information_inverse):
+    """The hat matrix's diagonal ``h_i = w_i x_i' I^{-1} x_i`` for the rows of ``X``
+    (a chunk), with ``w`` the rows' information weights."""
+    return weight * np.einsum("ij,ij->i", X @ information_inverse, X)
+
+
+def _leverage_meat_chunk(X_aug, y, offset, weights, side, family, coef, information_inverse,
+                         power):
+    def rows(X_aug, y, offset, weights):
+        X, iw, fw, _, eta = row_weights(X_aug, offset, weights, side, coef)
+        with np.errstate(all="ignore"):
+            _, grad, fisher = family.derivatives(y, eta, hessian=True)
+        hat = leverage(X, iw * fisher, information_inverse)
+        factor = np.divide(np.square(grad * iw), fw * (1.0 - hat) ** power,
+                           out=np.zeros(X.shape[0]), where=fw > 0)
+        return weighted_gram(X, factor).ravel()
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def leverage_meat_pass(design, family, coef, information, power) -> np.ndarray:
+    """One pass: ``sum_i score_i score_i' / (fw_i (1 - h_i)^power)``, the meat of
+    MacKinnon and White's HC2 (``power=1``) and HC3 (``power=2``) sandwiches,
+    with ``h_i`` the leverage under the Fisher ``information`` (known from the
+    statistics pass)."""
+    X_aug, side = design.augmented()
+    p = design.n_features
+    flat = design.chunked(X_aug).map_reduce(
+        _leverage_meat_chunk, side, family, np.asarray(coef, dtype=float),
+        np.linalg.inv(information), float(power))
+    return flat.reshape(p, p)
