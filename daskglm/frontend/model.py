@@ -113,6 +113,7 @@ class GLM:
         learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
         model = cls.__new__(cls)
         model.family = model_family
+        model._formula_data = data          # read again only for cluster labels by column
         model._setup(formula_design(learned), formula=learned)
         return model
 
@@ -186,8 +187,10 @@ class GLM:
             one-way cluster covariance, with its small-sample correction).
         cov_kwds : dict, optional
             For ``"cluster"``: ``{"groups": labels}``, one label per row the
-            model uses (numpy, pandas or dask; after rows with missing values
-            were dropped), and optionally ``"use_correction": False``.
+            model uses (numpy, pandas or dask, partitioned in any way; after
+            rows with missing values were dropped), or for a formula model the
+            name of a column of its data (its rows are dropped as the
+            formula's are), and optionally ``"use_correction": False``.
         progress : bool
             Show a progress bar (tqdm) over the iterations.
         start_params : array of shape (n_features,), optional
@@ -217,7 +220,8 @@ class GLM:
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
         check_rank(facts.gram, design.exog_names)
-        groups = group_codes(cov_options["groups"], design) if "groups" in cov_options else None
+        groups = group_codes(cov_options["groups"], design, getattr(self, "_formula_data", None)) \
+            if "groups" in cov_options else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
