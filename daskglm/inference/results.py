@@ -30,6 +30,7 @@ from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
 from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
+from .score_test import score_test
 
 __all__ = ["GLMResults"]
 
@@ -207,6 +208,14 @@ class GLMResults:
         """``(lr_stat, p_value, df_diff)`` against a nested fit; see
         :func:`daskglm.inference.hypothesis.compare_lr_test`."""
         return hypothesis.compare_lr_test(self, restricted)
+
+    def score_test(self, exog_extra=None, params_constrained=None, hypothesis="joint",
+                   cov_type=None, k_constraints=None, observed=True):
+        """Score test of omitted columns ``exog_extra`` (one pass over the rows); see
+        :func:`daskglm.inference.score_test.score_test`."""
+        return score_test(self, exog_extra=exog_extra, params_constrained=params_constrained,
+                          hypothesis=hypothesis, cov_type=cov_type,
+                          k_constraints=k_constraints, observed=observed)
 
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):

@@ -21,7 +21,7 @@ import numpy as np
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
 __all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
-           "loglike_pass", "row_weights", "statistics_pass"]
+           "loglike_pass", "row_weights", "score_pass", "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -267,3 +267,60 @@ def leverage_meat_pass(design, family, coef, information, power) -> np.ndarray:
         _leverage_meat_chunk, side, family, np.asarray(coef, dtype=float),
         np.linalg.inv(information), float(power))
     return flat.reshape(p, p)
+
+
+def _score_chunk(X_aug, y, offset, weights, side, family, coef, n_extra, observed, layout):
+    def rows(X_aug, y, offset, weights):
+        _, iw, _, _, eta = row_weights(X_aug, offset, weights, side, coef)
+        X = side.split(X_aug)[0]
+        if n_extra:
+            X = np.concatenate([X, X_aug[:, X_aug.shape[1] - n_extra:]], axis=1)
+        with np.errstate(all="ignore"):
+            _, grad, fisher = family.derivatives(y, eta, hessian=True)
+            weight = family.observed_weights(y, eta) if observed else fisher
+        score_factor = -grad * iw
+        sums = {"score": X.T @ score_factor,
+                "information": X.T @ (X * (iw * weight)[:, None]),
+                "outer": weighted_gram(X, np.square(score_factor))}
+        return layout.pack(sums)
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def score_pass(design, family, coef, *, exog_extra=None, observed=True) -> dict:
+    """One pass at ``coef``: the score, information and outer product of the
+    scores of the model extended by the columns ``exog_extra``.
+
+    Parameters
+    ----------
+    design : Design
+    family : Family
+    coef : array of shape (n_features,)
+        The (restricted) estimate; the extra columns' coefficients are 0.
+    exog_extra : array of shape (n_rows, k), optional
+        Chunked as the design's rows (dask) or in memory, as the design.
+    observed : bool
+        The observed information's weights (else Fisher's).
+
+    Returns
+    -------
+    dict
+        ``score`` (q,), ``information`` (q, q) and ``outer`` (q, q), the sum of
+        the rows' score outer products, with ``q = n_features + k``, at unit scale.
+    """
+    X_aug, side = design.augmented()
+    n_extra = 0 if exog_extra is None else exog_extra.shape[1]
+    if n_extra:
+        stack = np.concatenate if isinstance(X_aug, np.ndarray) else _dask_concatenate
+        X_aug = stack([X_aug, exog_extra], axis=1)
+    q = design.n_features + n_extra
+    layout = FlatLayout((("score", (q,)), ("information", (q, q)), ("outer", (q, q))))
+    flat = design.chunked(X_aug).map_reduce(
+        _score_chunk, side, family, np.asarray(coef, dtype=float), n_extra, bool(observed),
+        layout)
+    return layout.unpack(flat)
+
+
+def _dask_concatenate(arrays, axis):
+    import dask.array as da
+
+    return da.concatenate(arrays, axis=axis).rechunk({1: -1})
