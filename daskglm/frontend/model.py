@@ -136,6 +136,35 @@ class GLM:
     def k_exog(self) -> int:
         return self._raw_design.n_features
 
+    # -- without its data (GLMResults.remove_data, save) and pickling ------------
+    def without_data(self) -> GLM:
+        """A copy of the model that keeps its family, formula recipe and names but
+        none of its rows: it predicts on new data only (used by
+        :meth:`daskglm.GLMResults.remove_data` and ``save``)."""
+        from dataclasses import replace
+
+        from .formula import FormulaDesign
+
+        design = replace(self._raw_design, X=np.empty((0, self.k_exog)), y=np.empty(0),
+                         offset=None, freq_weights=None, var_weights=None,
+                         exog_names=self.exog_names, formula=None)
+        formula = None if self.formula is None else FormulaDesign(self.formula.recipe, [], [])
+        model = type(self).__new__(type(self))
+        model.family = self.family
+        model._setup(design, formula=formula)
+        model._formula_data = None
+        model._data_removed = True
+        return model
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_lock")                  # a lock does not pickle; a new one is made
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self):
         what = repr(self.formula.formula) if self.formula is not None else \
             f"{self._raw_design.n_features} columns"
@@ -145,6 +174,9 @@ class GLM:
     def _prepare(self, persist="auto"):
         """``(design, facts)``: the design, persisted or not per ``persist`` (see
         :meth:`fit`), and the validating pass; each computed once."""
+        if getattr(self, "_data_removed", False):
+            raise ValueError("this model holds no data (remove_data, or saved without "
+                             "it): predict on new data (exog) instead")
         with self._lock:
             designs = self._prepared["designs"]
             if persist not in designs:

@@ -19,6 +19,7 @@ the scale; ``bic`` is ``bic_llf``.
 from __future__ import annotations
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -28,6 +29,7 @@ from ..math.links import Identity
 from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
+from .distributions import get_distribution, resid_anscombe
 from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
@@ -84,6 +86,7 @@ class GLMResults:
         self.params = pd.Series(solver_result.coef, index=list(design.exog_names))
         self.converged = solver_result.converged
         self.n_iter = solver_result.n_iter
+        self.k_constant = int(design.intercept is not None)
         self.nobs = design.n_rows
         self.wnobs = sum_freq_weights
         self.df_model = design.n_features - 1
@@ -266,7 +269,7 @@ class GLMResults:
     # -- fitted values and residuals (lazy for dask data) ---------------------
     def _rowwise(self, func, *arrays):
         """``func(family, *blocks)`` per chunk (dask) or on the arrays (numpy)."""
-        if self._design.is_dask:
+        if self._data_design().is_dask:
             return da.map_blocks(func, self.family, *arrays, dtype=float)
         return func(self.family, *arrays)
 
@@ -281,12 +284,12 @@ class GLMResults:
     @property
     def resid_response(self):
         """``y - mu``."""
-        return self._design.y - self.mu
+        return self._data_design().y - self.mu
 
     @property
     def resid_working(self):
         """``(y - mu) * g'(mu)``."""
-        return self._rowwise(_working_residuals, self._design.y, self.mu)
+        return self._rowwise(_working_residuals, self._data_design().y, self.mu)
 
     @property
     def resid_pearson(self):
@@ -298,10 +301,26 @@ class GLMResults:
         """Signed square roots of the (variance-weighted) unit deviances."""
         return self._rowwise(_deviance_residuals, *self._with_var_weights())
 
+    @property
+    def resid_anscombe_scaled(self):
+        """Anscombe residuals over the square root of the scale (statsmodels' family formulas)."""
+        design = self._data_design()
+        return resid_anscombe(self.family, design.y, self.mu, design.var_weights,
+                              scale=self.scale)
+
+    resid_anscombe = resid_anscombe_scaled
+
+    @property
+    def resid_anscombe_unscaled(self):
+        """Anscombe residuals at scale 1."""
+        design = self._data_design()
+        return resid_anscombe(self.family, design.y, self.mu, design.var_weights)
+
     def _with_var_weights(self):
-        arrays = [self._design.y, self.mu]
-        if self._design.var_weights is not None:
-            arrays.append(self._design.var_weights)
+        design = self._data_design()
+        arrays = [design.y, self.mu]
+        if design.var_weights is not None:
+            arrays.append(design.var_weights)
         return arrays
 
     # -- leverage and influence (lazy: one pass when computed) -----------------
@@ -372,11 +391,94 @@ class GLMResults:
                                                 transform=transform)
         return PredictionResults(table, self.family, which)
 
+    def get_distribution(self, exog=None, exposure=None, offset=None, var_weights=None,
+                         n_trials=None):
+        """The predictive distribution of every row (statsmodels' ``get_distribution``).
+
+        Parameters as :meth:`predict`; ``var_weights`` and ``n_trials`` (Binomial)
+        are arrays aligned with the rows or scalars (default 1).
+
+        Returns
+        -------
+        scipy's frozen distribution for in-memory data, else a lazy
+        :class:`daskglm.inference.distributions.ChunkedDistribution`.
+        """
+        mu = self.predict(exog, which="mean", offset=offset, exposure=exposure)
+        if isinstance(mu, dd.Series):
+            mu = mu.to_dask_array()
+        elif isinstance(mu, pd.Series):
+            mu = mu.to_numpy()
+        return get_distribution(self.family, mu, self.scale, var_weights, n_trials)
+
+    def summary2(self, yname=None, xname=None, title=None, alpha=0.05, float_format="%.4f"):
+        """statsmodels' ``summary2`` (a ``statsmodels.iolib.summary2.Summary``)."""
+        from statsmodels.iolib import summary2
+
+        summary = summary2.Summary()
+        summary.add_base(results=self, alpha=alpha, float_format=float_format, xname=xname,
+                         yname=yname, title=title)
+        info = summary.tables[0]            # key/value columns, side by side: name the family
+        info.replace(type(self.family).__name__ + "$", self.family.name, regex=True,
+                     inplace=True)
+        return summary
+
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         """statsmodels' GLM summary (a ``statsmodels.iolib.summary.Summary``)."""
         from .summary import glm_summary
 
         return glm_summary(self, yname=yname, xname=xname, title=title, alpha=alpha)
+
+    # -- removing the data, saving and loading -----------------------------------
+    def remove_data(self):
+        """Drop every reference to the rows (statsmodels' ``remove_data``): the
+        results keep their statistics and predict on new data; what needs a
+        pass over the fit's rows (residuals, influence, score tests,
+        in-sample predictions) then raises ``ValueError``. The model the fit
+        came from is left as it is (the results take a copy without data)."""
+        self.model = self.model.without_data()
+        self._design = None
+
+    def save(self, fname, remove_data=True):
+        """Pickle the results to ``fname`` (a path or a binary file object), with
+        cloudpickle (the formula's namespace may hold functions defined in a
+        session); :meth:`load` (or ``pickle.load``) reads it back.
+
+        Parameters
+        ----------
+        remove_data : bool
+            Leave out the rows (the default, unlike statsmodels: for dask
+            data they may be a graph over files, or persisted values);
+            ``False`` pickles the model with its data as they are. These
+            results are not changed either way.
+        """
+        import copy
+
+        import cloudpickle    # dask's: the formula's transforms pickle by value, as for workers
+
+        target = self
+        if remove_data and self._design is not None:
+            target = copy.copy(self)
+            target.remove_data()
+        if hasattr(fname, "write"):
+            cloudpickle.dump(target, fname)
+            return
+        with open(fname, "wb") as handle:
+            cloudpickle.dump(target, handle)
+
+    @classmethod
+    def load(cls, fname):
+        """Results pickled by :meth:`save` (a path or a binary file object); only
+        load files you trust, as with any pickle."""
+        import pickle
+
+        if hasattr(fname, "read"):
+            loaded = pickle.load(fname)
+        else:
+            with open(fname, "rb") as handle:
+                loaded = pickle.load(handle)
+        if not isinstance(loaded, cls):
+            raise TypeError(f"{fname!r} holds a {type(loaded).__name__}, not {cls.__name__}")
+        return loaded
 
     def plot_convergence(self, ax=None):
         """Plot the solver's history (see :meth:`SolverResult.plot`)."""
