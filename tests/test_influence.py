@@ -128,3 +128,6 @@ def test_influence_of_a_penalized_fit_is_refused():
         penalized.get_hat_matrix_diag()
     with pytest.raises(ValueError, match="penalized fit"):
         penalized.get_influence()
+    model = daskglm.glm(formula, partitioned(frame("poisson"), 3), family=family)
+    with pytest.raises(ValueError, match="fit_regularized takes no cov_type.*'HC3'"):
+        model.fit_regularized("l2", alpha=0.01, cov_type="HC3")

@@ -279,6 +279,11 @@ class GLM:
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
+        asked = sorted({"cov_type", "cov_kwds"} & set(solver_options))
+        if asked:
+            raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
+                             "has no covariance of the estimates (robust ones, HC2/HC3 "
+                             f"included); got {solver_options[asked[0]]!r}")
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
