@@ -74,3 +74,28 @@ def test_bad_group_columns_are_refused(parquet_frame):
     arrays = daskglm.GLM(np.ones(10), np.ones((10, 1)))
     with pytest.raises(ValueError, match="needs a formula model"):
         arrays.fit(cov_type="cluster", cov_kwds={"groups": "household"})
+
+
+def test_inference_runs_on_a_distributed_cluster(parquet_frame, distributed_client):
+    """Column labels, predictions, influence and score tests in worker processes
+    give the numbers of the threaded scheduler."""
+    import dask
+
+    data, ddf = parquet_frame
+    model = daskglm.glm(FORMULA, ddf, family=daskglm.Poisson())
+    ours = model.fit(cov_type="cluster", cov_kwds={"groups": "household"})
+    new = dd.from_pandas(data.iloc[:300], npartitions=3, sort=False)
+    table = ours.get_prediction(new).summary_frame().compute()
+    cooks = ours.get_influence().cooks_distance[0].compute()
+    score = ours.score_test(exog_extra=np.square(ours.get_hat_matrix_diag()), cov_type="HC0")
+    with dask.config.set(scheduler="threads"):      # a model of its own: not persisted there
+        local = daskglm.glm(FORMULA, ddf, family=daskglm.Poisson()).fit(
+            cov_type="cluster", cov_kwds={"groups": "household"})
+        np.testing.assert_allclose(ours.bse, local.bse, rtol=1e-10)
+        np.testing.assert_allclose(table, local.get_prediction(new).summary_frame().compute(),
+                                   rtol=1e-10)
+        np.testing.assert_allclose(cooks, local.get_influence().cooks_distance[0].compute(),
+                                   rtol=1e-10)
+        expected = local.score_test(exog_extra=np.square(local.get_hat_matrix_diag()),
+                                    cov_type="HC0")
+    np.testing.assert_allclose(score.statistic, expected.statistic, rtol=1e-8)

@@ -216,7 +216,7 @@ class GLMResults:
                    cov_type=None, k_constraints=None, observed=True):
         """Score test of omitted columns ``exog_extra`` (one pass over the rows); see
         :func:`daskglm.inference.score_test.score_test`."""
-        return score_test(self, exog_extra=exog_extra, params_constrained=params_constrained,
+        return score_test(self, self._data_design(), exog_extra=exog_extra, params_constrained=params_constrained,
                           hypothesis=hypothesis, cov_type=cov_type,
                           k_constraints=k_constraints, observed=observed)
 

@@ -64,7 +64,7 @@ def check_exog_extra(exog_extra, design):
     return values.rechunk((design.X.chunks[0], -1))
 
 
-def score_test(results, exog_extra=None, params_constrained=None, hypothesis="joint",
+def score_test(results, design, exog_extra=None, params_constrained=None, hypothesis="joint",
                cov_type=None, k_constraints=None, observed=True) -> ScoreTestResult:
     """Score test of omitted variables (``exog_extra``) or of the restrictions
     that gave ``params_constrained``; statsmodels' arguments and result.
@@ -72,6 +72,8 @@ def score_test(results, exog_extra=None, params_constrained=None, hypothesis="jo
     Parameters
     ----------
     results : GLMResults
+    design : Design
+        The rows of the fit.
     exog_extra : array of shape (n_rows, k), optional
         Candidate columns for the fit's rows (numpy, pandas or dask).
     params_constrained : array, optional
@@ -97,7 +99,6 @@ def score_test(results, exog_extra=None, params_constrained=None, hypothesis="jo
                          f"statsmodels), got {cov_type!r}")
     if results.regularizer is not None:
         raise ValueError("score_test needs an unpenalized fit; this one is penalized")
-    design = results._data_design()
     coef = results.params.to_numpy()
     if exog_extra is None:
         if params_constrained is None or k_constraints is None:
