@@ -99,3 +99,16 @@ def test_inference_runs_on_a_distributed_cluster(parquet_frame, distributed_clie
         expected = local.score_test(exog_extra=np.square(local.get_hat_matrix_diag()),
                                     cov_type="HC0")
     np.testing.assert_allclose(score.statistic, expected.statistic, rtol=1e-8)
+
+
+def test_cluster_labels_by_column_cost_one_pass(parquet_frame):
+    from conftest import CountComputes
+
+    _, ddf = parquet_frame
+    model = daskglm.glm(FORMULA, ddf, family=daskglm.Poisson())
+    with CountComputes():
+        model._prepare()
+        with CountComputes() as counter:
+            result = model.fit(cov_type="cluster", cov_kwds={"groups": "household"})
+    # the solver's passes, the statistics pass, and one for the labels' counts and levels
+    assert counter.count == result.solver_result.n_passes + 2

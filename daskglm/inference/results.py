@@ -67,7 +67,21 @@ class GLMResults:
     method : str
         The solver.
     cov_type : str
+    cov_kwds : dict
+        The covariance's description and options (not the cluster labels).
+    n_groups, df_resid_inference : int
+        Under a cluster covariance: the clusters, and ``n_groups - 1``, the
+        denominator degrees of freedom of t and F tests (as statsmodels).
+    k_constant : int
+        1 when the design has an intercept.
     solver_result : SolverResult
+
+    Beyond statsmodels' statistics of the fit, the results test hypotheses
+    (:meth:`t_test`, :meth:`wald_test`, :meth:`wald_test_terms`,
+    :meth:`score_test`, :meth:`compare_lr_test`), predict with intervals
+    (:meth:`get_prediction`), measure influence (:meth:`get_influence`) and
+    say what each costs in passes over the rows (see the docs' "Inference on
+    big data").
     """
 
     use_t = False
@@ -216,9 +230,9 @@ class GLMResults:
                    cov_type=None, k_constraints=None, observed=True):
         """Score test of omitted columns ``exog_extra`` (one pass over the rows); see
         :func:`daskglm.inference.score_test.score_test`."""
-        return score_test(self, self._data_design(), exog_extra=exog_extra, params_constrained=params_constrained,
-                          hypothesis=hypothesis, cov_type=cov_type,
-                          k_constraints=k_constraints, observed=observed)
+        return score_test(self, self._data_design(), exog_extra=exog_extra,
+                          params_constrained=params_constrained, hypothesis=hypothesis,
+                          cov_type=cov_type, k_constraints=k_constraints, observed=observed)
 
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):

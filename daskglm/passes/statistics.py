@@ -10,6 +10,12 @@ the sums into statistics.
 Each chunk returns one flat vector, the sums laid out by name
 (:class:`FlatLayout`); the chunks' vectors are added, and the total is read
 back by the same names.
+
+The few statistics that need the information matrix before they can sweep
+the rows get one more pass each, here too: the log-likelihood at a given
+scale (:func:`loglike_pass`), the leverage-weighted meat of HC2/HC3
+(:func:`leverage_meat_pass`) and the score and information of a model
+extended by candidate columns (:func:`score_pass`).
 """
 
 from __future__ import annotations
