@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
 from .prediction import log_exposure
+from .recipe import complete_rows
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
@@ -327,15 +328,22 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
     )
 
 
-def group_codes(groups, design):
+def group_codes(groups, design, data=None):
     """``(codes, n_groups)``: cluster labels aligned with the design's rows as
-    integer codes (float, chunked like the rows), and how many clusters."""
-    values = groups
-    if isinstance(values, dd.Series):
-        if not isinstance(values.dtype, np.dtype):       # strings, categoricals
-            values = values.map_partitions(lambda part: part.astype(object),
-                                           meta=(values.name, object))
-        values = values.to_dask_array(lengths=True)
+    integer codes (float, chunked like the rows), and how many clusters.
+
+    ``groups`` holds one label per row the model uses (array, pandas or dask),
+    or names a column of ``data``, the formula model's frame: then the rows
+    the formula dropped (missing values) are dropped from the labels alike.
+    A dask Series or column may be partitioned in any way (dask may fuse
+    the partitions of a projection of the frame): the labels are cut from
+    the partitions they are read from and realigned with the design's rows.
+    """
+    values, levels = groups, None
+    if isinstance(values, str):
+        values, levels = _column_labels(values, design, data)
+    elif isinstance(values, dd.Series):
+        values, levels = _labels_in_blocks(values.to_delayed(), _series_labels)
     elif isinstance(values, (pd.Series, pd.Index)):
         values = values.to_numpy()
     elif not isinstance(values, da.Array):
@@ -345,7 +353,8 @@ def group_codes(groups, design):
             f"groups must hold one label per row the model uses ({design.n_rows}), got shape "
             f"{values.shape}; rows with missing values were dropped from the model")
     if isinstance(values, da.Array):
-        levels = np.unique(da.unique(values).compute())
+        if levels is None:
+            levels = np.unique(da.unique(values).compute())
         values = values.rechunk((design.X.chunks[0],)) if design.is_dask else values.compute()
     else:
         levels = np.unique(values)
@@ -358,6 +367,50 @@ def group_codes(groups, design):
         if design.is_dask:
             codes = da.from_array(codes, chunks=(design.X.chunks[0],))
     return codes, len(levels)
+
+
+def _column_labels(column, design, data):
+    """The labels of ``data[column]`` in the rows the formula design keeps."""
+    if design.formula is None or data is None:
+        raise ValueError(f"groups={column!r} names a column, which needs a formula model "
+                         "(daskglm.glm); pass the labels themselves")
+    if column not in data.columns:
+        raise ValueError(f"groups={column!r} is not a column of the model's data")
+    recipe = design.formula.recipe
+    used = recipe.referenced_columns() + list(recipe.extras.values())
+    frame = data[list(dict.fromkeys(used + [column]))]
+    return _labels_in_blocks(frame.to_delayed(), _complete_labels, recipe, column)
+
+
+def _labels_in_blocks(parts, extract, *args):
+    """``(labels, levels)``: a dask array of the labels ``extract(part, *args)``
+    of the partitions ``parts`` (Delayed), with known chunks, and their
+    sorted distinct values. One pass counts each partition's labels and
+    finds its levels; the array is cut from the same partitions."""
+    summaries = dask.compute(*[dask.delayed(_count_labels)(extract, part, *args)
+                               for part in parts])
+    blocks = [da.from_delayed(dask.delayed(extract)(part, *args), shape=(count,), dtype=object)
+              for part, (count, _) in zip(parts, summaries)]
+    labels = da.concatenate(blocks) if blocks else da.empty((0,), dtype=object)
+    found = np.concatenate([levels for _, levels in summaries]) if summaries else \
+        np.empty(0, dtype=object)
+    if pd.isna(found).any():
+        raise ValueError("groups contain missing values")
+    return labels, np.unique(found)
+
+
+def _count_labels(extract, part, *args):
+    labels = extract(part, *args)
+    return len(labels), pd.unique(labels)
+
+
+def _series_labels(part):
+    return part.to_numpy(dtype=object)
+
+
+def _complete_labels(part, recipe, column):
+    labels = part[column].to_numpy(dtype=object)
+    return labels[complete_rows(recipe.prepare(part), recipe)]
 
 
 def _codes_of(values, levels):

@@ -92,6 +92,10 @@ class FormulaDesign:
     def __repr__(self):
         return f"FormulaDesign({self.formula!r}, {len(self.exog_names)} columns)"
 
+    def __reduce__(self):
+        # patsy's design infos refuse pickling: rebuild them from the recipe
+        return type(self), (self._recipe, self._partitions, self.row_counts)
+
     @property
     def recipe(self) -> Recipe:
         """The picklable recipe: formula text, namespace and what was learned

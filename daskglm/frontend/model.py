@@ -26,7 +26,7 @@ import pandas as pd
 from patsy import EvalEnvironment
 
 from .. import solvers
-from ..inference.covariance import check_cov_type, statistics_request
+from ..inference.covariance import check_cov_type, complete_statistics, statistics_request
 from ..inference.results import GLMResults
 from ..math.families import Normal, domain_message, get_family
 from ..math.penalties import ElasticNet, get_regularizer
@@ -36,7 +36,7 @@ from ..solvers._base import penalized_mask
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .prediction import check_exposure, check_which, predict
+from .prediction import check_exposure, check_which, linear_with_variance, predict
 
 __all__ = ["GLM", "glm"]
 
@@ -112,6 +112,7 @@ class GLM:
         learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
         model = cls.__new__(cls)
         model.family = model_family
+        model._formula_data = data          # read again only for cluster labels by column
         model._setup(formula_design(learned), formula=learned)
         return model
 
@@ -134,6 +135,35 @@ class GLM:
     def k_exog(self) -> int:
         return self._raw_design.n_features
 
+    # -- without its data (GLMResults.remove_data, save) and pickling ------------
+    def without_data(self) -> GLM:
+        """A copy of the model that keeps its family, formula recipe and names but
+        none of its rows: it predicts on new data only (used by
+        :meth:`daskglm.GLMResults.remove_data` and ``save``)."""
+        from dataclasses import replace
+
+        from .formula import FormulaDesign
+
+        design = replace(self._raw_design, X=np.empty((0, self.k_exog)), y=np.empty(0),
+                         offset=None, freq_weights=None, var_weights=None,
+                         exog_names=self.exog_names, formula=None)
+        formula = None if self.formula is None else FormulaDesign(self.formula.recipe, [], [])
+        model = type(self).__new__(type(self))
+        model.family = self.family
+        model._setup(design, formula=formula)
+        model._formula_data = None
+        model._data_removed = True
+        return model
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_lock")                  # a lock does not pickle; a new one is made
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def __repr__(self):
         what = repr(self.formula.formula) if self.formula is not None else \
             f"{self._raw_design.n_features} columns"
@@ -143,6 +173,9 @@ class GLM:
     def _prepare(self, persist="auto"):
         """``(design, facts)``: the design, persisted or not per ``persist`` (see
         :meth:`fit`), and the validating pass; each computed once."""
+        if getattr(self, "_data_removed", False):
+            raise ValueError("this model holds no data (remove_data, or saved without "
+                             "it): predict on new data (exog) instead")
         with self._lock:
             designs = self._prepared["designs"]
             if persist not in designs:
@@ -172,18 +205,23 @@ class GLM:
             ``"lbfgs"``, ...) or a solver function.
         max_iter, tol : int, float
             Passed to the solver (see its stopping rule).
-        cov_type : {"nonrobust", "HC0", "HC1", "cluster"}
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
             Covariance of the estimates: the inverse Fisher information times
             the scale, or the sandwich with the observed information as bread
             (as statsmodels; the two informations agree for canonical links).
             As statsmodels' GLM, ``HC1`` applies no small-sample factor, so it
-            equals ``HC0``.
+            equals ``HC0``. ``HC2`` and ``HC3`` divide each row's squared score
+            by ``1 - h`` or ``(1 - h)^2`` (``h`` its leverage; one more pass):
+            statsmodels' OLS numbers for the Normal family, where statsmodels'
+            GLM would return HC0's.
             ``"cluster"``: robust to correlation within clusters (statsmodels'
             one-way cluster covariance, with its small-sample correction).
         cov_kwds : dict, optional
             For ``"cluster"``: ``{"groups": labels}``, one label per row the
-            model uses (numpy, pandas or dask; after rows with missing values
-            were dropped), and optionally ``"use_correction": False``.
+            model uses (numpy, pandas or dask, partitioned in any way; after
+            rows with missing values were dropped), or for a formula model the
+            name of a column of its data (its rows are dropped as the
+            formula's are), and optionally ``"use_correction": False``.
         progress : bool
             Show a progress bar (tqdm) over the iterations.
         start_params : array of shape (n_features,), optional
@@ -213,7 +251,8 @@ class GLM:
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
         check_rank(facts.gram, design.exog_names)
-        groups = group_codes(cov_options["groups"], design) if "groups" in cov_options else None
+        groups = group_codes(cov_options["groups"], design, getattr(self, "_formula_data", None)) \
+            if "groups" in cov_options else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
@@ -239,6 +278,11 @@ class GLM:
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
+        asked = sorted({"cov_type", "cov_kwds"} & set(solver_options))
+        if asked:
+            raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
+                             "has no covariance of the estimates (robust ones, HC2/HC3 "
+                             f"included); got {solver_options[asked[0]]!r}")
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
@@ -285,6 +329,7 @@ class GLM:
         request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
                                      null_mean=null_mean, groups=groups, request=request)
+        statistics = complete_statistics(cov_type, design, self.family, result.coef, statistics)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
@@ -294,15 +339,31 @@ class GLM:
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
         check_which(which)
-        check_exposure(self.family, exposure)
-        formula = self.formula
-        if exog is None:
-            if offset is not None or exposure is not None:
-                raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
-            design = self._training_design()
-            exog, offset, formula = design.X, design.offset, None
+        exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         return predict(exog, params, self.family, which=which, offset=offset,
                        exposure=exposure, formula=formula)
+
+    def linear_with_variance(self, params, cov_params, exog=None, offset=None, exposure=None,
+                             transform=True):
+        """The linear predictor at ``params`` and its variance under ``cov_params``,
+        for the training rows or new data (through the formula, unless
+        ``transform`` is False: then ``exog`` is the design itself); see
+        :func:`daskglm.frontend.prediction.linear_with_variance`."""
+        exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
+        formula = formula if transform else None
+        return linear_with_variance(exog, params, cov_params, offset=offset, exposure=exposure,
+                                    formula=formula)
+
+    def _prediction_input(self, exog, offset, exposure):
+        """``(exog, offset, exposure, formula)`` of a prediction: the training
+        design (and its offset) without ``exog``."""
+        check_exposure(self.family, exposure)
+        if exog is not None:
+            return exog, offset, exposure, self.formula
+        if offset is not None or exposure is not None:
+            raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
+        design = self._training_design()
+        return design.X, design.offset, None, None
 
     def _training_design(self):
         """A prepared design of the training rows (the first fit's), else a new one."""

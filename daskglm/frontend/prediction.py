@@ -32,8 +32,10 @@ from .fast_design import build_design_block
 from .formula import as_dask_frame, attach_arrays
 from .recipe import complete_rows, extra_values, in_task
 
-__all__ = ["WHICH", "check_which", "check_exposure", "log_exposure", "linear_predictor",
-           "inverse_link", "predict", "predict_array", "predict_frame", "predict_partition"]
+__all__ = ["WHICH", "LINEAR_COLUMNS", "check_which", "check_exposure", "log_exposure",
+           "linear_predictor", "inverse_link", "predict", "predict_array", "predict_frame",
+           "predict_partition", "design_matrix", "linear_with_variance",
+           "linear_variance_partition"]
 
 #: What a prediction can be: the mean (inverse link of eta) or eta itself.
 WHICH = ("mean", "linear")
@@ -155,6 +157,16 @@ def predict_array(exog, coef, family, *, which="mean", offset=None, exposure=Non
     one row (or, for a one-coefficient model, one column).
     """
     coef = np.asarray(coef, dtype=float)
+    X, index = design_matrix(exog, coef.size)
+    eta = linear_predictor(X, coef, offset=offset, exposure=exposure)
+    out = inverse_link(eta, family, which)
+    return out if index is None else pd.Series(out, index=index)
+
+
+def design_matrix(exog, n_features):
+    """``(X, index)``: a design given as an array or a frame of its columns, as a
+    2-D numpy, sparse or dask array of ``n_features`` columns, and the pandas
+    index of a pandas ``exog`` (else None)."""
     index = exog.index if isinstance(exog, pd.DataFrame) else None
     if isinstance(exog, dd.DataFrame):
         X = exog.to_dask_array(lengths=True)
@@ -165,12 +177,10 @@ def predict_array(exog, coef, family, *, which="mean", offset=None, exposure=Non
     else:
         X = np.asarray(exog, dtype=float)
     if X.ndim == 1:
-        X = X[:, None] if coef.size == 1 else X[None, :]
-    if X.ndim != 2 or X.shape[1] != coef.size:
-        raise ValueError(f"exog has {X.shape[-1]} columns but the model has {coef.size}")
-    eta = linear_predictor(X, coef, offset=offset, exposure=exposure)
-    out = inverse_link(eta, family, which)
-    return out if index is None else pd.Series(out, index=index)
+        X = X[:, None] if n_features == 1 else X[None, :]
+    if X.ndim != 2 or X.shape[1] != n_features:
+        raise ValueError(f"exog has {X.shape[-1]} columns but the model has {n_features}")
+    return X, index
 
 
 def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exposure=None):
@@ -190,6 +200,15 @@ def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exp
     which : {"mean", "linear"}
     offset, exposure : str (column of ``data``) or array aligned with its rows, optional
     """
+    data, recipe, columns = _frame_recipe(formula, data, offset, exposure)
+    return data[columns].map_partitions(
+        predict_partition, recipe, np.asarray(coef, dtype=float), family, which,
+        meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
+
+
+def _frame_recipe(formula, data, offset, exposure):
+    """``(data, recipe, columns)``: new data as a dask frame with the offset and
+    exposure attached, the formula's recipe reading them, and the columns it reads."""
     data = as_dask_frame(data)
     given = {role: values for role, values in (("offset", offset), ("exposure", exposure))
              if values is not None}
@@ -207,23 +226,94 @@ def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exp
         raise ValueError(f"the new data lacks column(s) {absent} that the formula uses")
     recipe = recipe.with_extras(extras)
     columns += [c for c in extras.values() if c not in columns]
-    return data[columns].map_partitions(
-        predict_partition, recipe, np.asarray(coef, dtype=float), family, which,
-        meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
+    return data, recipe, columns
+
+
+def _partition_design(df, recipe):
+    """``(complete, X, side)`` of one partition: the mask of its rows with no
+    missing value, their design and their offset/exposure values (X is None
+    when no row is complete)."""
+    df = recipe.prepare(df)
+    complete = complete_rows(df, recipe, rhs_only=True)
+    rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
+    if not len(rows):
+        return complete, None, {}
+    X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+    side = {role: extra_values(rows, column) for role, column in recipe.extras.items()}
+    return complete, X, side
 
 
 @in_task
 def predict_partition(df, recipe, coef, family, which):
     """Predictions for one partition of new data: NaN where a value is missing."""
-    index = df.index
-    df = recipe.prepare(df)
-    complete = complete_rows(df, recipe, rhs_only=True)
+    complete, X, side = _partition_design(df, recipe)
     out = np.full(len(df), np.nan)
-    rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
-    if len(rows):
-        X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
-        side = {role: extra_values(rows, column) for role, column in recipe.extras.items()}
+    if X is not None:
         eta = linear_predictor(X, coef, offset=side.get("offset"),
                                exposure=side.get("exposure"))
         out[complete] = inverse_link(eta, family, which)
-    return pd.Series(out, index=index, name="predicted")
+    return pd.Series(out, index=df.index, name="predicted")
+
+
+# -- the linear predictor with its variance (for intervals) ------------------------
+LINEAR_COLUMNS = ("linear", "variance")
+
+
+def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula=None):
+    """The linear predictor ``eta = x' b (+ offset)`` and its variance ``x' C x``
+    for every row, in one sweep of ``exog``.
+
+    Parameters
+    ----------
+    exog, offset, exposure, formula
+        As for :func:`predict`.
+    coef : array of shape (n_features,)
+    cov : array of shape (n_features, n_features)
+        The covariance of ``coef``.
+
+    Returns
+    -------
+    Two columns, ``eta`` and its variance: a pandas or dask DataFrame (columns
+    :data:`LINEAR_COLUMNS`, NaN in rows with a missing value) for frame input
+    through a formula or a pandas frame of design columns; otherwise a numpy
+    or dask array of shape (n_samples, 2), chunked as ``exog``'s rows.
+    """
+    coef, cov = np.asarray(coef, dtype=float), np.asarray(cov, dtype=float)
+    if formula is None:
+        X, index = design_matrix(exog, coef.size)
+        eta = linear_predictor(X, coef, offset=offset, exposure=exposure)
+        if isinstance(X, da.Array):
+            X = X.rechunk({1: -1}) if X.numblocks[1] > 1 else X
+            variance = X.map_blocks(_quadratic_form, cov, drop_axis=1, dtype=float)
+            return da.stack([eta, variance], axis=1).rechunk({1: -1})
+        table = np.column_stack([eta, _quadratic_form(X, cov)])
+        return table if index is None else pd.DataFrame(table, index=index,
+                                                        columns=list(LINEAR_COLUMNS))
+    if not isinstance(exog, (pd.DataFrame, dd.DataFrame)):
+        raise TypeError("a formula model predicts from a DataFrame with the formula's "
+                        f"columns, got {type(exog).__name__}")
+    data, recipe, columns = _frame_recipe(formula, exog, offset, exposure)
+    meta = pd.DataFrame({name: np.empty(0) for name in LINEAR_COLUMNS})
+    out = data[columns].map_partitions(linear_variance_partition, recipe, coef, cov,
+                                       meta=meta, enforce_metadata=False)
+    return out.compute() if isinstance(exog, pd.DataFrame) else out
+
+
+def _quadratic_form(X, cov):
+    """``x_i' C x_i`` for every row of ``X`` (dense or sparse)."""
+    product = X @ cov
+    if sp.issparse(X):
+        return np.asarray(X.multiply(product).sum(axis=1)).reshape(-1)
+    return np.einsum("ij,ij->i", np.asarray(X), np.asarray(product))
+
+
+@in_task
+def linear_variance_partition(df, recipe, coef, cov):
+    """:func:`linear_with_variance` for one partition of new data."""
+    complete, X, side = _partition_design(df, recipe)
+    out = np.full((len(df), 2), np.nan)
+    if X is not None:
+        out[complete, 0] = linear_predictor(X, coef, offset=side.get("offset"),
+                                            exposure=side.get("exposure"))
+        out[complete, 1] = _quadratic_form(X, cov)
+    return pd.DataFrame(out, index=df.index, columns=list(LINEAR_COLUMNS))

@@ -14,12 +14,14 @@ to :class:`daskglm.passes.statistics.StatisticsRequest`.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from ..passes.statistics import FitStatistics, StatisticsRequest
+from ..passes.statistics import FitStatistics, StatisticsRequest, leverage_meat_pass
 
 __all__ = ["COV_TYPES", "CovarianceType", "canonical_name", "check_cov_type",
-           "covariance_matrix", "statistics_request"]
+           "complete_statistics", "covariance_matrix", "statistics_request"]
 
 
 class CovarianceType:
@@ -61,8 +63,10 @@ class CovarianceType:
         return {**self.defaults, **options}
 
     def request(self, family, n_groups=0) -> StatisticsRequest:
-        """The optional sums the statistics pass must make for this type."""
-        return StatisticsRequest()
+        """The optional sums the statistics pass must make for this type (every
+        type: the observed information of a non-canonical link, which the hat
+        matrix and influence measures use)."""
+        return StatisticsRequest(observed_information=not family.is_canonical)
 
     def matrix(self, statistics: FitStatistics, *, scale, nobs, options) -> np.ndarray:
         """The covariance matrix of the estimates from the pass's sums."""
@@ -109,6 +113,29 @@ class HeteroscedasticityRobust(Sandwich):
         return statistics.meat
 
 
+class LeverageRobust(Sandwich):
+    """MacKinnon and White's HC2 and HC3: each row's squared score divided by
+    ``(1 - h_i)`` or ``(1 - h_i)^2``, ``h_i`` the row's leverage (the hat
+    matrix's diagonal under the Fisher information, as R's ``sandwich``
+    does for a GLM). It costs one pass after the statistics pass, which must
+    know the information first (:func:`complete_statistics`).
+
+    statsmodels' GLM accepts these names but returns HC0's matrix; for the
+    Normal family with identity link this is statsmodels' OLS HC2/HC3.
+    """
+
+    def __init__(self, name, power):
+        self.name = name
+        self.power = power
+        self.description = f"Standard Errors are heteroscedasticity robust ({name})"
+
+    def meat(self, statistics, *, nobs, options):
+        if statistics.leverage_meat is None:
+            raise ValueError(f"cov_type={self.name!r} needs the leverage pass "
+                             "(covariance.complete_statistics) after the statistics pass")
+        return statistics.leverage_meat
+
+
 class ClusterRobust(Sandwich):
     """One-way cluster-robust, with statsmodels' small-sample correction by default."""
 
@@ -133,7 +160,8 @@ class ClusterRobust(Sandwich):
 
 #: The known covariance types, by statsmodels' name.
 COV_TYPES = {cov.name: cov for cov in (Nonrobust(), HeteroscedasticityRobust("HC0"),
-                                       HeteroscedasticityRobust("HC1"), ClusterRobust())}
+                                       HeteroscedasticityRobust("HC1"), ClusterRobust(),
+                                       LeverageRobust("HC2", 1), LeverageRobust("HC3", 2))}
 
 
 def canonical_name(cov_type) -> str:
@@ -163,6 +191,16 @@ def check_cov_type(cov_type, cov_kwds=None):
 def statistics_request(cov_type, family, n_groups=0) -> StatisticsRequest:
     """What the statistics pass must sum for ``cov_type`` (a checked name)."""
     return COV_TYPES[cov_type].request(family, n_groups)
+
+
+def complete_statistics(cov_type, design, family, coef, statistics) -> FitStatistics:
+    """``statistics`` with what ``cov_type`` needs beyond the statistics pass:
+    for HC2 and HC3 the leverage-weighted meat (one more pass); else unchanged."""
+    kind = COV_TYPES[cov_type]
+    if not isinstance(kind, LeverageRobust):
+        return statistics
+    meat = leverage_meat_pass(design, family, coef, statistics.information, kind.power)
+    return replace(statistics, leverage_meat=meat)
 
 
 def covariance_matrix(cov_type, statistics, *, scale, nobs, options=None) -> np.ndarray:

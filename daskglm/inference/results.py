@@ -19,14 +19,20 @@ the scale; ``bic`` is ``bic_llf``.
 from __future__ import annotations
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from ..math.families import Normal
 from ..math.links import Identity
-from ..passes.statistics import FitStatistics
+from ..passes.statistics import FitStatistics, loglike_pass
+from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
+from .distributions import get_distribution, resid_anscombe
+from .influence import GLMInfluence, influence_table
+from .prediction_results import PredictionResults
+from .score_test import score_test
 
 __all__ = ["GLMResults"]
 
@@ -61,7 +67,21 @@ class GLMResults:
     method : str
         The solver.
     cov_type : str
+    cov_kwds : dict
+        The covariance's description and options (not the cluster labels).
+    n_groups, df_resid_inference : int
+        Under a cluster covariance: the clusters, and ``n_groups - 1``, the
+        denominator degrees of freedom of t and F tests (as statsmodels).
+    k_constant : int
+        1 when the design has an intercept.
     solver_result : SolverResult
+
+    Beyond statsmodels' statistics of the fit, the results test hypotheses
+    (:meth:`t_test`, :meth:`wald_test`, :meth:`wald_test_terms`,
+    :meth:`score_test`, :meth:`compare_lr_test`), predict with intervals
+    (:meth:`get_prediction`), measure influence (:meth:`get_influence`) and
+    say what each costs in passes over the rows (see the docs' "Inference on
+    big data").
     """
 
     use_t = False
@@ -80,6 +100,7 @@ class GLMResults:
         self.params = pd.Series(solver_result.coef, index=list(design.exog_names))
         self.converged = solver_result.converged
         self.n_iter = solver_result.n_iter
+        self.k_constant = int(design.intercept is not None)
         self.nobs = design.n_rows
         self.wnobs = sum_freq_weights
         self.df_model = design.n_features - 1
@@ -96,6 +117,7 @@ class GLMResults:
                          **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
         if statistics.group_scores is not None:
             self.n_groups = statistics.group_scores.shape[0]
+            self.df_resid_inference = self.n_groups - 1   # statsmodels' t and F tests' df
         self._cov = self._covariance()
 
     # -- likelihood and information criteria ---------------------------------
@@ -141,6 +163,77 @@ class GLMResults:
             return 1.0 - np.exp((self.llnull - self.llf) * (2.0 / self.nobs))
         raise ValueError(f"kind must be 'cs' or 'mcf', got {kind!r}")
 
+    def llf_scaled(self, scale=None) -> float:
+        """The log-likelihood at ``scale`` (statsmodels' ``llf_scaled``).
+
+        Without ``scale``: ``llf`` (for the Normal identity link the scale is
+        profiled out). A Normal fit at another scale is read from the sums
+        of the fit; another family at a scale other than 1 costs one pass.
+        """
+        if scale is None:
+            return self.llf
+        scale = float(scale)
+        if not scale > 0:
+            raise ValueError(f"scale must be > 0, got {scale!r}")
+        if isinstance(self.family, Normal):
+            s = self._stats
+            return _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, scale)
+        if scale == 1.0:
+            return self._stats.llf_unit_scale
+        return loglike_pass(self._data_design(), self.family, self.params.to_numpy(), scale)
+
+    def info_criteria(self, crit, scale=None, dk_params=0) -> float:
+        """``"aic"``, ``"bic"`` or ``"qaic"`` (statsmodels' ``info_criteria``).
+
+        ``qaic`` is ``-2 llf_scaled(1) / scale + 2 k`` and needs ``scale``
+        (from the largest model compared); ``dk_params`` adds to the
+        parameter count ``k = df_model + 1``.
+        """
+        crit = str(crit).lower()
+        k_params = self.df_model + 1 + dk_params
+        if crit == "aic":
+            return -2.0 * self.llf + 2.0 * k_params
+        if crit == "bic":
+            return -2.0 * self.llf + np.log(self.wnobs) * k_params
+        if crit == "qaic":
+            if scale is None:
+                raise ValueError("info_criteria('qaic') needs scale= (estimated on the "
+                                 "largest model compared)")
+            return -2.0 * self.llf_scaled(scale=1.0) / float(scale) + 2.0 * k_params
+        raise ValueError(f"crit must be 'aic', 'bic' or 'qaic', got {crit!r}")
+
+    # -- hypothesis tests (no pass: the estimates and their covariance) -------
+    def t_test(self, r_matrix, use_t=None):
+        """z tests of ``R b = q``, one per row; see :func:`daskglm.inference.hypothesis.t_test`."""
+        return hypothesis.t_test(self, r_matrix, use_t=use_t)
+
+    def f_test(self, r_matrix):
+        """Joint F test of ``R b = q``; see :func:`daskglm.inference.hypothesis.wald_test`."""
+        return hypothesis.f_test(self, r_matrix)
+
+    def wald_test(self, r_matrix, use_f=None, scalar=True):
+        """Joint Wald test of ``R b = q``; see :func:`daskglm.inference.hypothesis.wald_test`."""
+        return hypothesis.wald_test(self, r_matrix, use_f=use_f, scalar=scalar)
+
+    def wald_test_terms(self, skip_single=False, combine_terms=None):
+        """One Wald test per formula term; see
+        :func:`daskglm.inference.hypothesis.wald_test_terms`."""
+        return hypothesis.wald_test_terms(self, skip_single=skip_single,
+                                          combine_terms=combine_terms)
+
+    def compare_lr_test(self, restricted):
+        """``(lr_stat, p_value, df_diff)`` against a nested fit; see
+        :func:`daskglm.inference.hypothesis.compare_lr_test`."""
+        return hypothesis.compare_lr_test(self, restricted)
+
+    def score_test(self, exog_extra=None, params_constrained=None, hypothesis="joint",
+                   cov_type=None, k_constraints=None, observed=True):
+        """Score test of omitted columns ``exog_extra`` (one pass over the rows); see
+        :func:`daskglm.inference.score_test.score_test`."""
+        return score_test(self, self._data_design(), exog_extra=exog_extra,
+                          params_constrained=params_constrained, hypothesis=hypothesis,
+                          cov_type=cov_type, k_constraints=k_constraints, observed=observed)
+
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):
         p = len(self.params)
@@ -180,10 +273,17 @@ class GLMResults:
         half = stats.norm.ppf(1.0 - alpha / 2.0) * self.bse
         return pd.DataFrame({0: self.params - half, 1: self.params + half})
 
+    def _data_design(self):
+        """The design of the fit's rows (refused after :meth:`remove_data`)."""
+        if self._design is None:
+            raise ValueError("the data were removed from these results (remove_data); "
+                             "this needs a pass over them")
+        return self._design
+
     # -- fitted values and residuals (lazy for dask data) ---------------------
     def _rowwise(self, func, *arrays):
         """``func(family, *blocks)`` per chunk (dask) or on the arrays (numpy)."""
-        if self._design.is_dask:
+        if self._data_design().is_dask:
             return da.map_blocks(func, self.family, *arrays, dtype=float)
         return func(self.family, *arrays)
 
@@ -198,12 +298,12 @@ class GLMResults:
     @property
     def resid_response(self):
         """``y - mu``."""
-        return self._design.y - self.mu
+        return self._data_design().y - self.mu
 
     @property
     def resid_working(self):
         """``(y - mu) * g'(mu)``."""
-        return self._rowwise(_working_residuals, self._design.y, self.mu)
+        return self._rowwise(_working_residuals, self._data_design().y, self.mu)
 
     @property
     def resid_pearson(self):
@@ -215,11 +315,47 @@ class GLMResults:
         """Signed square roots of the (variance-weighted) unit deviances."""
         return self._rowwise(_deviance_residuals, *self._with_var_weights())
 
+    @property
+    def resid_anscombe_scaled(self):
+        """Anscombe residuals over the square root of the scale (statsmodels' family formulas)."""
+        design = self._data_design()
+        return resid_anscombe(self.family, design.y, self.mu, design.var_weights,
+                              scale=self.scale)
+
+    resid_anscombe = resid_anscombe_scaled
+
+    @property
+    def resid_anscombe_unscaled(self):
+        """Anscombe residuals at scale 1."""
+        design = self._data_design()
+        return resid_anscombe(self.family, design.y, self.mu, design.var_weights)
+
     def _with_var_weights(self):
-        arrays = [self._design.y, self.mu]
-        if self._design.var_weights is not None:
-            arrays.append(self._design.var_weights)
+        design = self._data_design()
+        arrays = [design.y, self.mu]
+        if design.var_weights is not None:
+            arrays.append(design.var_weights)
         return arrays
+
+    # -- leverage and influence (lazy: one pass when computed) -----------------
+    def _influence_table(self, observed):
+        if self.regularizer is not None:
+            raise ValueError("the hat matrix and influence measures are not available for a "
+                             "penalized fit (fit_regularized)")
+        information = self._stats.observed_information if observed else self._stats.information
+        return influence_table(self._data_design(), self.family, self.params.to_numpy(),
+                               information, observed=observed, scale=self.scale)
+
+    def get_hat_matrix_diag(self, observed=True):
+        """The hat matrix's diagonal (leverage) of every row: a dask array for dask
+        data (one pass when computed). ``observed``: the observed information's
+        weights (else the Fisher weights; equal for a canonical link)."""
+        return self._influence_table(observed)[:, 0]
+
+    def get_influence(self, observed=True) -> GLMInfluence:
+        """Leverage, studentized residuals and Cook's distance
+        (:class:`daskglm.inference.influence.GLMInfluence`), lazily."""
+        return GLMInfluence(self, self._influence_table(observed))
 
     # -- prediction and display ---------------------------------------------
     def predict(self, new_data=None, which="mean", offset=None, exposure=None):
@@ -242,11 +378,121 @@ class GLMResults:
         return self.model.predict(self.params.to_numpy(), new_data, which=which,
                                   offset=offset, exposure=exposure)
 
+    def get_prediction(self, exog=None, exposure=None, offset=None, transform=True,
+                       which="mean"):
+        """Predictions with standard errors and intervals (statsmodels' ``get_prediction``).
+
+        Parameters
+        ----------
+        exog : DataFrame (formula models) or array (array models), optional
+            New data; without it, the training rows (with their offset).
+        exposure, offset : column name (formula models) or array, optional
+            For new data, as :meth:`predict`.
+        transform : bool
+            For a formula model, build the design from ``exog`` through the
+            formula (default); False: ``exog`` is the design itself.
+        which : {"mean", "linear"}
+
+        Returns
+        -------
+        PredictionResults
+            Lazy for dask input: computing it is one pass over the rows.
+        """
+        if which not in ("mean", "linear"):
+            raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
+        table = self.model.linear_with_variance(self.params.to_numpy(), self._cov, exog,
+                                                offset=offset, exposure=exposure,
+                                                transform=transform)
+        return PredictionResults(table, self.family, which)
+
+    def get_distribution(self, exog=None, exposure=None, offset=None, var_weights=None,
+                         n_trials=None):
+        """The predictive distribution of every row (statsmodels' ``get_distribution``).
+
+        Parameters as :meth:`predict`; ``var_weights`` and ``n_trials`` (Binomial)
+        are arrays aligned with the rows or scalars (default 1).
+
+        Returns
+        -------
+        scipy's frozen distribution for in-memory data, else a lazy
+        :class:`daskglm.inference.distributions.ChunkedDistribution`.
+        """
+        mu = self.predict(exog, which="mean", offset=offset, exposure=exposure)
+        if isinstance(mu, dd.Series):
+            mu = mu.to_dask_array()
+        elif isinstance(mu, pd.Series):
+            mu = mu.to_numpy()
+        return get_distribution(self.family, mu, self.scale, var_weights, n_trials)
+
+    def summary2(self, yname=None, xname=None, title=None, alpha=0.05, float_format="%.4f"):
+        """statsmodels' ``summary2`` (a ``statsmodels.iolib.summary2.Summary``)."""
+        from statsmodels.iolib import summary2
+
+        summary = summary2.Summary()
+        summary.add_base(results=self, alpha=alpha, float_format=float_format, xname=xname,
+                         yname=yname, title=title)
+        info = summary.tables[0]            # key/value columns, side by side: name the family
+        info.replace(type(self.family).__name__ + "$", self.family.name, regex=True,
+                     inplace=True)
+        return summary
+
     def summary(self, yname=None, xname=None, title=None, alpha=0.05):
         """statsmodels' GLM summary (a ``statsmodels.iolib.summary.Summary``)."""
         from .summary import glm_summary
 
         return glm_summary(self, yname=yname, xname=xname, title=title, alpha=alpha)
+
+    # -- removing the data, saving and loading -----------------------------------
+    def remove_data(self):
+        """Drop every reference to the rows (statsmodels' ``remove_data``): the
+        results keep their statistics and predict on new data; what needs a
+        pass over the fit's rows (residuals, influence, score tests,
+        in-sample predictions) then raises ``ValueError``. The model the fit
+        came from is left as it is (the results take a copy without data)."""
+        self.model = self.model.without_data()
+        self._design = None
+
+    def save(self, fname, remove_data=True):
+        """Pickle the results to ``fname`` (a path or a binary file object), with
+        cloudpickle (the formula's namespace may hold functions defined in a
+        session); :meth:`load` (or ``pickle.load``) reads it back.
+
+        Parameters
+        ----------
+        remove_data : bool
+            Leave out the rows (the default, unlike statsmodels: for dask
+            data they may be a graph over files, or persisted values);
+            ``False`` pickles the model with its data as they are. These
+            results are not changed either way.
+        """
+        import copy
+
+        import cloudpickle    # dask's: the formula's transforms pickle by value, as for workers
+
+        target = self
+        if remove_data and self._design is not None:
+            target = copy.copy(self)
+            target.remove_data()
+        if hasattr(fname, "write"):
+            cloudpickle.dump(target, fname)
+            return
+        with open(fname, "wb") as handle:
+            cloudpickle.dump(target, handle)
+
+    @classmethod
+    def load(cls, fname):
+        """Results pickled by :meth:`save` (a path or a binary file object); only
+        load files you trust, as with any pickle."""
+        import pickle
+
+        if hasattr(fname, "read"):
+            loaded = pickle.load(fname)
+        else:
+            with open(fname, "rb") as handle:
+                loaded = pickle.load(handle)
+        if not isinstance(loaded, cls):
+            raise TypeError(f"{fname!r} holds a {type(loaded).__name__}, not {cls.__name__}")
+        return loaded
 
     def plot_convergence(self, ax=None):
         """Plot the solver's history (see :meth:`SolverResult.plot`)."""

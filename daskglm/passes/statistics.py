@@ -10,6 +10,12 @@ the sums into statistics.
 Each chunk returns one flat vector, the sums laid out by name
 (:class:`FlatLayout`); the chunks' vectors are added, and the total is read
 back by the same names.
+
+The few statistics that need the information matrix before they can sweep
+the rows get one more pass each, here too: the log-likelihood at a given
+scale (:func:`loglike_pass`), the leverage-weighted meat of HC2/HC3
+(:func:`leverage_meat_pass`) and the score and information of a model
+extended by candidate columns (:func:`score_pass`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ import numpy as np
 
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
-__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "statistics_pass"]
+__all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
+           "loglike_pass", "row_weights", "score_pass", "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -116,6 +123,8 @@ class FitStatistics:
     meat: np.ndarray | None = None          # sum over rows of score_i score_i', if asked
     observed_information: np.ndarray | None = None  # if asked; else the Fisher information
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
+    #: sum of score_i score_i' / (fw_i (1 - h_i)^power), from :func:`leverage_meat_pass`
+    leverage_meat: np.ndarray | None = None
 
     def __post_init__(self):
         if self.observed_information is None:
@@ -141,18 +150,28 @@ def _scalar_sums(family, y, mu, null_mu, iw, fw, vw):
     }
 
 
-def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
-                     layout, request):
+def row_weights(X_aug, offset, weights, side, coef):
+    """``(X, iw, fw, vw, eta)`` of one chunk of the augmented design: the
+    regressors, the solver's, frequency and variance weights (ones where
+    absent) and the linear predictor at ``coef`` (offset included)."""
     X, fw, vw = side.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
     fw = np.ones(n) if fw is None else fw
     vw = np.ones(n) if vw is None else vw
     eta = np.asarray(X @ coef)
-    null_eta = None if null_coef is None else np.full(n, null_coef)
     if offset is not None:
         eta = eta + offset
-        null_eta = None if null_eta is None else null_eta + offset
+    return X, iw, fw, vw, eta
+
+
+def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
+                     layout, request):
+    X, iw, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
+    n = X.shape[0]
+    null_eta = None if null_coef is None else np.full(n, null_coef)
+    if offset is not None and null_eta is not None:
+        null_eta = null_eta + offset
     with np.errstate(all="ignore"):
         mu = family.mean(eta)
         _, grad, fisher = family.derivatives(y, eta, hessian=True)
@@ -206,3 +225,108 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
         _statistics_chunk, side, family, np.asarray(coef, dtype=float), null_coef, null_mean,
         layout, request)
     return FitStatistics(**layout.unpack(flat))
+
+
+def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale):
+    def rows(X_aug, y, offset, weights):
+        _, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
+        with np.errstate(all="ignore"):
+            return np.array([fw @ family.loglike_obs(y, family.mean(eta), vw, scale)])
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def loglike_pass(design, family, coef, scale) -> float:
+    """One pass: the log-likelihood ``sum fw * loglike_obs(y, mu, vw, scale)`` at ``coef``."""
+    X_aug, side = design.augmented()
+    flat = design.chunked(X_aug).map_reduce(
+        _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale))
+    return float(flat[0])
+
+
+def leverage(X, weight, information_inverse):
+    """The hat matrix's diagonal ``h_i = w_i x_i' I^{-1} x_i`` for the rows of ``X``
+    (a chunk), with ``w`` the rows' information weights."""
+    return weight * np.einsum("ij,ij->i", X @ information_inverse, X)
+
+
+def _leverage_meat_chunk(X_aug, y, offset, weights, side, family, coef, information_inverse,
+                         power):
+    def rows(X_aug, y, offset, weights):
+        X, iw, fw, _, eta = row_weights(X_aug, offset, weights, side, coef)
+        with np.errstate(all="ignore"):
+            _, grad, fisher = family.derivatives(y, eta, hessian=True)
+        hat = leverage(X, iw * fisher, information_inverse)
+        factor = np.divide(np.square(grad * iw), fw * (1.0 - hat) ** power,
+                           out=np.zeros(X.shape[0]), where=fw > 0)
+        return weighted_gram(X, factor).ravel()
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def leverage_meat_pass(design, family, coef, information, power) -> np.ndarray:
+    """One pass: ``sum_i score_i score_i' / (fw_i (1 - h_i)^power)``, the meat of
+    MacKinnon and White's HC2 (``power=1``) and HC3 (``power=2``) sandwiches,
+    with ``h_i`` the leverage under the Fisher ``information`` (known from the
+    statistics pass)."""
+    X_aug, side = design.augmented()
+    p = design.n_features
+    flat = design.chunked(X_aug).map_reduce(
+        _leverage_meat_chunk, side, family, np.asarray(coef, dtype=float),
+        np.linalg.inv(information), float(power))
+    return flat.reshape(p, p)
+
+
+def _score_chunk(X_aug, y, offset, weights, side, family, coef, n_extra, observed, layout):
+    def rows(X_aug, y, offset, weights):
+        _, iw, _, _, eta = row_weights(X_aug, offset, weights, side, coef)
+        X = side.split(X_aug)[0]
+        if n_extra:
+            X = np.concatenate([X, X_aug[:, X_aug.shape[1] - n_extra:]], axis=1)
+        with np.errstate(all="ignore"):
+            _, grad, fisher = family.derivatives(y, eta, hessian=True)
+            weight = family.observed_weights(y, eta) if observed else fisher
+        score_factor = -grad * iw
+        sums = {"score": X.T @ score_factor,
+                "information": X.T @ (X * (iw * weight)[:, None]),
+                "outer": weighted_gram(X, np.square(score_factor))}
+        return layout.pack(sums)
+    return in_row_blocks(rows, X_aug, y, offset, weights)
+
+
+def score_pass(design, family, coef, *, exog_extra=None, observed=True) -> dict:
+    """One pass at ``coef``: the score, information and outer product of the
+    scores of the model extended by the columns ``exog_extra``.
+
+    Parameters
+    ----------
+    design : Design
+    family : Family
+    coef : array of shape (n_features,)
+        The (restricted) estimate; the extra columns' coefficients are 0.
+    exog_extra : array of shape (n_rows, k), optional
+        Chunked as the design's rows (dask) or in memory, as the design.
+    observed : bool
+        The observed information's weights (else Fisher's).
+
+    Returns
+    -------
+    dict
+        ``score`` (q,), ``information`` (q, q) and ``outer`` (q, q), the sum of
+        the rows' score outer products, with ``q = n_features + k``, at unit scale.
+    """
+    X_aug, side = design.augmented()
+    n_extra = 0 if exog_extra is None else exog_extra.shape[1]
+    if n_extra:
+        stack = np.concatenate if isinstance(X_aug, np.ndarray) else _dask_concatenate
+        X_aug = stack([X_aug, exog_extra], axis=1)
+    q = design.n_features + n_extra
+    layout = FlatLayout((("score", (q,)), ("information", (q, q)), ("outer", (q, q))))
+    flat = design.chunked(X_aug).map_reduce(
+        _score_chunk, side, family, np.asarray(coef, dtype=float), n_extra, bool(observed),
+        layout)
+    return layout.unpack(flat)
+
+
+def _dask_concatenate(arrays, axis):
+    import dask.array as da
+
+    return da.concatenate(arrays, axis=axis).rechunk({1: -1})
