@@ -102,7 +102,7 @@ def test_inference_runs_on_a_distributed_cluster(parquet_frame, distributed_clie
 
 
 def test_cluster_labels_by_column_cost_one_pass(parquet_frame):
-    from conftest import CountComputes
+    from dask_counting import CountComputes
 
     _, ddf = parquet_frame
     model = daskglm.glm(FORMULA, ddf, family=daskglm.Poisson())

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from conftest import CountComputes
+from dask_counting import CountComputes
 from glm_reference import CASES, frame, partitioned, reference_fit
 
 import daskglm

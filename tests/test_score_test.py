@@ -5,7 +5,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
-from conftest import CountComputes
+from dask_counting import CountComputes
 from glm_reference import CASES, frame, partitioned, reference_fit
 
 import daskglm

@@ -19,13 +19,14 @@ import warnings
 
 import dask.array as da
 import numpy as np
-import statsmodels.api as sm
 
 __all__ = ["ChunkedDistribution", "get_distribution", "resid_anscombe", "statsmodels_family"]
 
 
 def statsmodels_family(family):
     """statsmodels' family (with the same link) of a daskglm family."""
+    import statsmodels.api as sm  # statsmodels loads only when used
+
     family_class = getattr(sm.families, family.name, None)
     link_class = getattr(sm.families.links, type(family.link).__name__, None)
     if family_class is None or link_class is None:

@@ -16,13 +16,17 @@ statsmodels' own :class:`~statsmodels.stats.contrast.ContrastResults` and
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import warnings
 
 import numpy as np
 import pandas as pd
 from patsy import DesignInfo, PatsyError
 from scipy import stats
-from statsmodels.stats.contrast import ContrastResults, WaldTestResults
+
+if TYPE_CHECKING:
+    from statsmodels.stats.contrast import ContrastResults, WaldTestResults
 
 __all__ = ["compare_lr_test", "linear_restriction", "t_test", "wald_test", "wald_test_terms"]
 
@@ -91,6 +95,7 @@ def t_test(results, r_matrix, use_t=None) -> ContrastResults:
     -------
     statsmodels.stats.contrast.ContrastResults
     """
+    from statsmodels.stats.contrast import ContrastResults  # statsmodels loads only when used
     _, q, effect, cov = _restricted(results, r_matrix)
     sd = np.sqrt(np.diag(cov))
     statistic = (effect - q) / sd
@@ -132,6 +137,7 @@ def wald_test(results, r_matrix, use_f=None, scalar=True) -> ContrastResults:
         For an unknown coefficient or a singular restriction (rows of ``R``
         that are linearly dependent, or restrictions with no variance).
     """
+    from statsmodels.stats.contrast import ContrastResults  # statsmodels loads only when used
     R, q, effect, cov = _restricted(results, r_matrix)
     n_restrictions = R.shape[0]
     rank = np.linalg.matrix_rank(cov)
@@ -184,6 +190,7 @@ def wald_test_terms(results, skip_single=False, combine_terms=None) -> WaldTestR
         ``table``: a DataFrame with ``statistic``, ``pvalue``,
         ``df_constraint`` (and ``df_denom`` with ``use_t``), one row a term.
     """
+    from statsmodels.stats.contrast import WaldTestResults  # statsmodels loads only when used
     terms = _term_restrictions(results)
     combined = [(part, np.vstack([R for name, R in terms if part in name]))
                 for part in (combine_terms or [])

@@ -15,14 +15,18 @@ then small algebra on those sums:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.base._parameter_inference import ScoreTestResult
 
 from ..passes.statistics import score_pass
+
+if TYPE_CHECKING:
+    from statsmodels.base._parameter_inference import ScoreTestResult
 
 __all__ = ["score_test", "check_exog_extra"]
 
@@ -121,10 +125,10 @@ def score_test(results, design, exog_extra=None, params_constrained=None, hypoth
         return _robust_lm(score, information, sums["outer"] / scale ** 2, k, design.n_rows)
     if hypothesis == "separate":
         statistic = score / np.sqrt(np.diag(information))
-        return ScoreTestResult(statistic=statistic, pvalue=2.0 * stats.norm.sf(np.abs(statistic)),
+        return _score_result(statistic=statistic, pvalue=2.0 * stats.norm.sf(np.abs(statistic)),
                                distribution="norm")
     statistic = float(score @ np.linalg.solve(information, score))
-    return ScoreTestResult(statistic=statistic, pvalue=float(stats.chi2.sf(statistic, k)),
+    return _score_result(statistic=statistic, pvalue=float(stats.chi2.sf(statistic, k)),
                            k_constraint=k, distribution="chi2")
 
 
@@ -137,5 +141,12 @@ def _robust_lm(score, information, outer, k, n_rows):
     inner = weighted @ cov_score @ weighted.T
     projected = weighted @ score
     statistic = float(projected @ np.linalg.solve(inner, projected))
-    return ScoreTestResult(statistic=statistic, pvalue=float(stats.chi2.sf(statistic, k)),
+    return _score_result(statistic=statistic, pvalue=float(stats.chi2.sf(statistic, k)),
                            k_constraint=k, distribution="chi2")
+
+
+def _score_result(**fields) -> ScoreTestResult:
+    """statsmodels' result object, imported when a test is made (not at import)."""
+    from statsmodels.base._parameter_inference import ScoreTestResult
+
+    return ScoreTestResult(**fields)
