@@ -64,6 +64,8 @@ class Link:
     """
 
     name = "link"
+    #: Names of the constructor's keyword parameters.
+    param_names: tuple = ()
 
     def functions(self) -> dict:
         """The link's ``@njit`` scalar functions, by name."""
@@ -71,8 +73,8 @@ class Link:
 
     @property
     def params(self) -> tuple:
-        """The link's parameters (none by default)."""
-        return ()
+        """The link's parameter values, in ``param_names`` order."""
+        return tuple(getattr(self, name) for name in self.param_names)
 
     @property
     def scalars(self) -> LinkScalars:
