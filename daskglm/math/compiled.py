@@ -103,13 +103,17 @@ def _composed_row(inverse, inverse_deriv, log_inverse_deriv, variance, log_varia
         if DIRECT_VARIANCE <= var < math.inf:
             ratio = dmu / var
             return value, (mu - y) * ratio, dmu * ratio
-        # the tails: |dmu| / V and dmu^2 / V from logarithms
+        # the tails: |dmu| / V and dmu^2 / V from logarithms; where both
+        # logarithms are infinite alike (both quantities beyond double range),
+        # their ratio is taken as 1
         log_dmu = log_inverse_deriv(eta)
-        log_var = log_variance(eta)
-        ratio = math.exp(log_dmu - log_var)
+        log_ratio = log_dmu - log_variance(eta)
+        ratio = math.exp(log_ratio) if log_ratio == log_ratio else 1.0
+        log_fisher = log_dmu + log_ratio
+        fisher = math.exp(log_fisher) if log_fisher == log_fisher else ratio * math.exp(log_dmu)
         if dmu < 0.0:
             ratio = -ratio
-        return value, (mu - y) * ratio, math.exp(2.0 * log_dmu - log_var)
+        return value, (mu - y) * ratio, fisher
     return row
 
 
