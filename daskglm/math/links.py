@@ -190,8 +190,8 @@ def _logit_inverse_deriv(eta):
 def _logit_inverse_deriv2(eta):
     t = math.exp(-abs(eta))
     small, large = t / (1.0 + t), 1.0 / (1.0 + t)   # mu and 1 - mu, in some order
-    value = small * large * (large - small)
-    return value if eta >= 0.0 else -value
+    value = small * large * (large - small)   # mu (1 - mu) (1 - 2 mu) for eta < 0
+    return value if eta < 0.0 else -value
 
 
 @_jit
