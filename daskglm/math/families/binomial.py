@@ -18,6 +18,9 @@ _jit = njit(nogil=True, cache=True, error_model="numpy")
 # Above this mean log(mu) is taken directly; below, from the link's helper
 # (mu may be subnormal or zero there while its logarithm is not).
 _DIRECT_LOG_MEAN = 1e-300
+# Below this mean 1 - mu is formed directly (its relative error, eps / (1 - mu),
+# stays below 1e-13); above, log(1 - mu) comes from the link's helper.
+_DIRECT_COMPLEMENT = 0.999
 
 
 @_jit
@@ -47,6 +50,10 @@ def _logistic_row(y, eta):
 def _nll(log_inverse, log1m_inverse):
     @_jit
     def nll(y, eta, mu):
+        if y * (1.0 - y) == 0.0 and _DIRECT_LOG_MEAN < mu < _DIRECT_COMPLEMENT:
+            # a 0/1 response away from the tails: -log of the probability of
+            # the observed outcome, one logarithm and no branch on y
+            return -math.log(y * mu + (1.0 - y) * (1.0 - mu))
         if not 0.0 <= mu <= 1.0:
             return math.inf
         total = 0.0
