@@ -23,9 +23,7 @@ that the numbers are per core:
    start's numba kernel against the numpy row math it replaced;
 7. the fused pass per row for canonical and non-canonical links (logistic
    against probit on the logistic data, Poisson's log link against its
-   identity link on positive data), one thread, the same chunks. It also runs
-   against a revision before the plug-in kernels (then only the canonical
-   rows), for before/after comparisons.
+   identity link on positive data), one thread, the same chunks.
 
 It only reads daskglm; it changes nothing. The numbers go to stdout.
 """
@@ -365,15 +363,8 @@ def _positive_counts(n_rows, n_features, seed=2):
 
 
 def _fused_pass_function(family):
-    """One chunk's fused pass for ``family``, or None where this daskglm has
-    none (before the plug-in kernels, only canonical families had one; the
-    section then times that revision's kernel, for before/after runs)."""
-    if hasattr(_kernels, "fused_pass"):
-        return lambda X, y, coef: _kernels.fused_pass(X, y, None, None, coef, family)
-    if not family.is_canonical:
-        return None
-    code = _kernels.KERNEL_CODES[type(family).__name__.lower()]
-    return lambda X, y, coef: _kernels.canonical_pass(X, y, None, None, coef, code)
+    """One chunk's fused pass for ``family``."""
+    return lambda X, y, coef: _kernels.fused_pass(X, y, None, None, coef, family)
 
 
 def family_passes(logistic_data, n_rows, n_chunks=4, rounds=5):
@@ -395,9 +386,6 @@ def family_passes(logistic_data, n_rows, n_chunks=4, rounds=5):
     timed = []
     for name, family, (X, y, coef) in cases:
         run = _fused_pass_function(family)
-        if run is None:
-            print(f"   {name:30s}  (no fused pass in this revision)")
-            continue
         chunks = [(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
         for X_chunk, y_chunk in chunks[:1]:
             run(X_chunk[:256], y_chunk[:256], coef)          # compile outside the timing

@@ -176,13 +176,21 @@ def test_glm_results_equal_statsmodels(plugin_problem):
     assert [row[1:] for row in mine] == [row[1:] for row in theirs]
 
 
-def test_plugin_kernels_report_their_compile_time():
-    from daskglm.passes.kernels import compile_seconds, fused_pass
+def test_compile_time_is_reported():
+    """A family's first kernels record their compile seconds; the fit that
+    paid them reports them in its info."""
+    from daskglm.passes.kernels import compile_seconds
 
-    X, y, family, _ = _problem("counts")
-    fused_pass(X[:10], y[:10], None, None, np.zeros(4), family)
+    class FreshCounts(Counts):   # a family no test has compiled yet in this process
+        pass
+
+    X, y, _, _ = _problem("counts")
+    fit = solvers.newton(X, y, FreshCounts(), tol=1e-8)
     seconds = compile_seconds()
-    assert seconds[f"fused pass for {family!r}"] >= 0.0
+    assert seconds[f"fused pass for {FreshCounts()!r}"] > 0.0
+    assert fit.info["compile_seconds"] >= seconds[f"fused pass for {FreshCounts()!r}"]
+    again = solvers.newton(X, y, FreshCounts(), tol=1e-8)
+    assert again.info["compile_seconds"] < fit.info["compile_seconds"]
 
 
 # -- the compiled row math of every family and link ------------------------------------

@@ -51,9 +51,13 @@ def _data(family, rng, n=3001, p=6):
     return X, y
 
 
-@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+ANY_LINK = [Logistic(), Poisson(), Normal(), Logistic(link="probit"),
+            Logistic(link="cloglog"), Poisson(link="sqrt"), Normal(link="log")]
+
+
+@pytest.mark.parametrize("family", ANY_LINK, ids=repr)
 @pytest.mark.parametrize("with_offset_and_weights", [False, True])
-def test_canonical_pass_equals_numpy(family, with_offset_and_weights):
+def test_fused_pass_equals_row_math_over_arrays(family, with_offset_and_weights):
     rng = np.random.default_rng(7)
     X, y = _data(family, rng)
     coef = rng.normal(size=X.shape[1]) * 0.3
@@ -67,7 +71,7 @@ def test_canonical_pass_equals_numpy(family, with_offset_and_weights):
     np.testing.assert_allclose(fused, expected, rtol=1e-11, atol=1e-11 * np.abs(expected).max())
 
 
-def test_canonical_pass_counts_boundary_rows_and_stays_finite():
+def test_fused_pass_counts_boundary_rows_and_stays_finite():
     rng = np.random.default_rng(3)
     X, y = _data(Logistic(), rng)
     coef = rng.normal(size=X.shape[1]) * 1e4  # |eta| in the thousands
@@ -93,9 +97,9 @@ def test_logistic_loss_is_accurate_to_an_ulp_where_it_is_tiny():
         np.testing.assert_allclose(losses, expected, rtol=4e-16, atol=0)
 
 
-@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+@pytest.mark.parametrize("family", ANY_LINK, ids=repr)
 @pytest.mark.parametrize("with_offset_and_weights", [False, True])
-def test_irls_start_kernel_equals_numpy(family, with_offset_and_weights):
+def test_irls_start_kernel_equals_row_math_over_arrays(family, with_offset_and_weights):
     rng = np.random.default_rng(11)
     X, y = _data(family, rng, n=2000, p=7)
     offset = weights = None
