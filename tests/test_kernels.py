@@ -1,6 +1,10 @@
 """The numba pass kernels against the same row math applied over arrays
 (the path of sparse chunks and trial points) on the same chunk."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from numba import njit
@@ -158,3 +162,19 @@ def test_a_subclass_gets_its_own_compiled_math():
     np.testing.assert_allclose(value, plain[0], rtol=1e-13)
     np.testing.assert_allclose(grad, plain[1], rtol=1e-13)
     assert ShiftedNormal() != Normal() and ShiftedNormal().row_math.row is not Normal().row_math.row
+
+
+def test_kernels_are_found_again_in_the_next_process():
+    """Numba keys a closure's on-disk cache entry by the pickle of its closure
+    cells: that pickle must not change from one process to the next, or
+    every process recompiles (and adds a cache entry)."""
+    code = ("import hashlib; from numba.core.serialize import dumps; import daskglm; "
+            "from daskglm.passes.kernels import _pass_kernel; "
+            "row = daskglm.Logistic(link='probit').row_math.row; "
+            "kernel = _pass_kernel(row); "
+            "cells = tuple(c.cell_contents for c in kernel.py_func.__closure__); "
+            "print(hashlib.sha256(dumps(cells)).hexdigest())")
+    root = Path(__file__).resolve().parents[1]
+    keys = {subprocess.run([sys.executable, "-c", code], cwd=root, check=True,
+                           capture_output=True, text=True).stdout for _ in range(2)}
+    assert len(keys) == 1 and keys != {""}

@@ -21,8 +21,10 @@ The first compilation of a kernel built here is timed: it is logged
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import math
+import os
 import threading
 import time
 from collections import namedtuple
@@ -30,8 +32,9 @@ from collections import namedtuple
 import numba
 import numpy as np
 from numba import njit
+from numba.core.dispatcher import Dispatcher
 
-__all__ = ["RowMath", "row_math", "elementwise", "row_arrays", "start_arrays",
+__all__ = ["jit", "RowMath", "row_math", "elementwise", "row_arrays", "start_arrays",
            "timed_first_call", "compile_seconds", "DIRECT_VARIANCE"]
 
 logger = logging.getLogger("daskglm")
@@ -48,6 +51,48 @@ RowMath.__doc__ = """The compiled per-row functions of one (family, link).
 row : njit function ``(y, eta) -> (nll, d nll / d eta, Fisher weight)``
 start : njit function ``(y) -> (eta, Fisher weight, Fisher weight * (z - eta))``
 """
+
+
+# -- numba functions that numba's cache finds again in the next process ---------
+def jit(fn=None, **options):
+    """``numba.njit(nogil=True, cache=True, error_model="numpy", **options)``,
+    with an identity that is the same in every process.
+
+    Numba keys the on-disk cache of a closure by the pickle of its closure
+    cells, and a compiled function pickles with a random per-process id: a
+    kernel built around a family's row function would never be found again
+    (and the cache would grow with every process). Functions made here get
+    an id from what defines them instead: their module's file (path, size,
+    modification time), name and bytecode, and the ids of the compiled
+    functions they close over, so an edit anywhere in their module, or in
+    what they close over, makes a new cache entry and nothing else does.
+    Plug-in families and links may use it for their scalars too.
+    """
+    if fn is None:
+        return lambda f: jit(f, **options)
+    settings = {"nogil": True, "cache": True, "error_model": "numpy", **options}
+    dispatcher = njit(**settings)(fn)
+    dispatcher._set_uuid(_stable_id(fn, settings))
+    return dispatcher
+
+
+def _stable_id(fn, settings) -> str:
+    code = fn.__code__
+    parts = [fn.__module__, fn.__qualname__, _file_stamp(code.co_filename), code.co_code,
+             repr(code.co_consts), repr(code.co_names), repr(sorted(settings.items()))]
+    for cell in fn.__closure__ or ():
+        value = cell.cell_contents
+        parts.append(value._uuid if isinstance(value, Dispatcher) else repr(value))
+    return "daskglm-" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def _file_stamp(path):
+    try:
+        status = os.stat(path)
+    except OSError:
+        return path
+    return path, status.st_size, status.st_mtime_ns
 
 
 # -- compile time ------------------------------------------------------------
@@ -94,7 +139,7 @@ def row_math(family) -> RowMath:
 
 
 def _composed_row(inverse, inverse_deriv, log_inverse_deriv, variance, log_variance, nll):
-    @njit(nogil=True, cache=True, error_model="numpy")
+    @jit
     def row(y, eta):
         mu = inverse(eta)
         value = nll(y, eta, mu)
@@ -118,7 +163,7 @@ def _composed_row(inverse, inverse_deriv, log_inverse_deriv, variance, log_varia
 
 
 def _start_row(link, deriv, variance, start_mean):
-    @njit(nogil=True, cache=True, error_model="numpy")
+    @jit
     def start(y):
         mu = start_mean(y)
         deta = deriv(mu)
@@ -130,7 +175,7 @@ def _start_row(link, deriv, variance, start_mean):
 # -- loops over arrays -----------------------------------------------------------
 @functools.lru_cache(maxsize=None)
 def _unary_loop(fn):
-    @njit(nogil=True, cache=True, error_model="numpy")
+    @jit
     def loop(x, out):
         for i in range(x.shape[0]):
             out[i] = fn(x[i])
@@ -149,7 +194,7 @@ def elementwise(fn, x):
 
 @functools.lru_cache(maxsize=None)
 def _row_loop(row):
-    @njit(nogil=True, cache=True, error_model="numpy")
+    @jit
     def loop(y, eta, nll, d1, fisher):
         for i in range(eta.shape[0]):
             nll[i], d1[i], fisher[i] = row(y[i], eta[i])
@@ -171,7 +216,7 @@ def row_arrays(family, y, eta):
 
 @functools.lru_cache(maxsize=None)
 def _start_loop(start):
-    @njit(nogil=True, cache=True, error_model="numpy")
+    @jit
     def loop(y, eta, fisher, moment):
         for i in range(y.shape[0]):
             eta[i], fisher[i], moment[i] = start(y[i])

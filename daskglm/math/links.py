@@ -26,9 +26,8 @@ import functools
 import math
 from collections import namedtuple
 
-from numba import njit
 
-from .compiled import elementwise
+from .compiled import elementwise, jit
 
 __all__ = [
     "Link",
@@ -50,7 +49,7 @@ LinkScalars = namedtuple("LinkScalars", [
 
 _REQUIRED = ("link", "deriv", "inverse", "inverse_deriv", "inverse_deriv2")
 
-_jit = njit(nogil=True, cache=True, error_model="numpy")
+_jit = jit
 
 
 class Link:

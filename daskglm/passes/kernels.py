@@ -26,9 +26,8 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit
 
-from ..math.compiled import compile_seconds, timed_first_call
+from ..math.compiled import compile_seconds, jit, timed_first_call
 
 __all__ = ["weighted_gram", "gram_and_moment", "fused_pass", "irls_start",
            "column_checks", "compile_seconds"]
@@ -51,7 +50,7 @@ BOUNDARY_WEIGHT = 10 * np.finfo(float).eps
 _VECTORISE = {"reassoc", "contract", "nsz", "arcp"}
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _buffers(p):
     """The transposed block and the Gram accumulator, padded to whole tiles
     with zero rows (so tiles at the edge need no special case)."""
@@ -60,7 +59,7 @@ def _buffers(p):
     return XT, H
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _transpose(X, start, m, XT):
     p = X.shape[1]
     for i in range(m):
@@ -68,7 +67,7 @@ def _transpose(X, start, m, XT):
             XT[j, i] = X[start + i, j]
 
 
-@njit(nogil=True, cache=True, fastmath=_VECTORISE)
+@jit(error_model="python", fastmath=_VECTORISE)
 def _accumulate_gram(XT, h, m, p, H):
     """H[j, k] += sum_i XT[j, i] h[i] XT[k, i] on the upper triangle, 4 x 4 tiles."""
     for j in range(0, p, _TILE):
@@ -105,7 +104,7 @@ def _accumulate_gram(XT, h, m, p, H):
                       a20, a21, a22, a23, a30, a31, a32, a33)
 
 
-@njit(nogil=True, cache=True, inline="always")
+@jit(error_model="python", inline="always")
 def _add_tile(H, j, k, a00, a01, a02, a03, a10, a11, a12, a13,
               a20, a21, a22, a23, a30, a31, a32, a33):
     H[j, k] += a00
@@ -126,7 +125,7 @@ def _add_tile(H, j, k, a00, a01, a02, a03, a10, a11, a12, a13,
     H[j + 3, k + 3] += a33
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _symmetric(H, p):
     out = np.empty((p, p))
     for j in range(p):
@@ -136,7 +135,7 @@ def _symmetric(H, p):
     return out
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _gram_kernel(X, h, r):
     n, p = X.shape
     XT, H = _buffers(p)
@@ -162,7 +161,7 @@ def gram_and_moment(X, h, r):
                         np.asarray(r, dtype=np.float64))
 
 
-@njit(nogil=True, cache=True, fastmath=_VECTORISE)
+@jit(error_model="python", fastmath=_VECTORISE)
 def _linear_predictor(XT, coef, m, p, eta):
     for i in range(m):
         eta[i] = 0.0
@@ -172,7 +171,7 @@ def _linear_predictor(XT, coef, m, p, eta):
             eta[i] += XT[j, i] * c
 
 
-@njit(nogil=True, cache=True, fastmath=_VECTORISE)
+@jit(error_model="python", fastmath=_VECTORISE)
 def _add_moment(XT, r, m, p, out):
     """out[j] += sum_i XT[j, i] r[i]."""
     for j in range(p):
@@ -185,7 +184,7 @@ def _add_moment(XT, r, m, p, out):
 @functools.lru_cache(maxsize=None)
 def _pass_kernel(row):
     """The fused pass compiled around one family's ``row`` function."""
-    @njit(nogil=True, cache=True)
+    @jit(error_model="python")
     def kernel(X, y, offset, weights, coef, hessian):
         n, p = X.shape
         XT, H = _buffers(p)
@@ -239,7 +238,7 @@ def fused_pass(X, y, offset, weights, coef, family, hessian=True):
 @functools.lru_cache(maxsize=None)
 def _start_kernel(start_row):
     """The IRLS start sweep compiled around one family's ``start`` function."""
-    @njit(nogil=True, cache=True)
+    @jit(error_model="python")
     def kernel(X, y, offset, weights):
         n, p = X.shape
         XT, H = _buffers(p)
@@ -291,7 +290,7 @@ def irls_start(X, y, offset, weights, family):
     )
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _column_checks_kernel(X, weights):
     n, p = X.shape
     n_bad = 0

@@ -32,14 +32,15 @@ import functools
 import math
 
 import numpy as np
-from numba import njit
+
+from ..math.compiled import jit
 
 __all__ = ["saga_kernels", "repeat_prox"]
 
 _MAX_PHASES = 8
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _prox(x, step, l1, l2):
     """Soft-threshold by step * l1, then shrink by 1 / (1 + step * l2)."""
     threshold = step * l1
@@ -58,7 +59,7 @@ def saga_kernels(row):
     ``row(y, eta) -> (nll, d nll / d eta, Fisher weight)`` (only the
     gradient is used; the compiler drops the rest)."""
 
-    @njit(nogil=True, cache=True)
+    @jit(error_model="python")
     def dense(X, y, offset, row_scale, order, coef, avg, table, step, inv_n, l1, l2,
               penalized):
         """SAGA over the rows of a dense C-ordered chunk ``X``, in ``order``."""
@@ -76,7 +77,7 @@ def saga_kernels(row):
                 coef[j] = _prox(moved, step, l1, l2) if penalized[j] else moved
                 avg[j] += dx * inv_n
 
-    @njit(nogil=True, cache=True)
+    @jit(error_model="python")
     def csr(data, indices, indptr, y, offset, row_scale, order, coef, avg, table, step,
             inv_n, l1, l2, penalized):
         """SAGA over the rows of a CSR chunk, touching only nonzeros.
@@ -117,7 +118,7 @@ def saga_kernels(row):
     return dense, csr
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def repeat_prox(x, a, n_steps, step, l1, l2, penalized):
     """``n_steps`` applications of ``x -> prox_{step P}(x - step a)``.
 
@@ -153,7 +154,7 @@ def repeat_prox(x, a, n_steps, step, l1, l2, penalized):
     return x
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _affine_power(x, c, q, m):
     """m applications of ``x -> q (x - c)``."""
     if q == 1.0:
@@ -162,7 +163,7 @@ def _affine_power(x, c, q, m):
     return fixed + q ** m * (x - fixed)
 
 
-@njit(nogil=True, cache=True)
+@jit(error_model="python")
 def _steps_above(x, c, q, limit):
     """How many applications of ``x -> q (x - c)`` start above ``c`` (x > c),
     at most ``limit``: the map is the prox step's only while above ``c``."""

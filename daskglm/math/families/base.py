@@ -35,10 +35,9 @@ import math
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
 
 from .. import links as L
-from ..compiled import elementwise, row_arrays, row_math
+from ..compiled import elementwise, jit, row_arrays, row_math
 
 __all__ = ["Family", "FamilyScalars", "FAMILIES", "register_family", "get_family",
            "domain_message"]
@@ -47,7 +46,7 @@ FamilyScalars = namedtuple("FamilyScalars", [
     "variance", "log_variance", "nll", "start_mean", "canonical_row",
 ])
 
-_jit = njit(nogil=True, cache=True, error_model="numpy")
+_jit = jit
 
 
 class Family:

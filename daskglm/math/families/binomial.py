@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from scipy import special
 
 from .. import links as L
+from ..compiled import jit
 from .base import Family, register_family
 
 __all__ = ["Logistic", "Binomial"]
 
-_jit = njit(nogil=True, cache=True, error_model="numpy")
+_jit = jit
 
 # Above this mean log(mu) is taken directly; below, from the link's helper
 # (mu may be subnormal or zero there while its logarithm is not).

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
 from .. import links as L
+from ..compiled import jit
 from .base import Family, register_family
 
 __all__ = ["Normal", "Gaussian"]
 
-_jit = njit(nogil=True, cache=True, error_model="numpy")
+_jit = jit
 
 
 @_jit

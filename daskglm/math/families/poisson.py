@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 from scipy import special
 
 from .. import links as L
+from ..compiled import jit
 from .base import Family, register_family
 
 __all__ = ["Poisson"]
 
-_jit = njit(nogil=True, cache=True, error_model="numpy")
+_jit = jit
 
 
 @_jit
