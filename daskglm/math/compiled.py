@@ -72,7 +72,9 @@ def jit(fn=None, **options):
         return lambda f: jit(f, **options)
     settings = {"nogil": True, "cache": True, "error_model": "numpy", **options}
     dispatcher = njit(**settings)(fn)
-    dispatcher._set_uuid(_stable_id(fn, settings))
+    identity = _stable_id(fn, settings)
+    dispatcher._set_uuid(identity)
+    dispatcher._daskglm_id = identity
     return dispatcher
 
 
@@ -82,7 +84,12 @@ def _stable_id(fn, settings) -> str:
              repr(code.co_consts), repr(code.co_names), repr(sorted(settings.items()))]
     for cell in fn.__closure__ or ():
         value = cell.cell_contents
-        parts.append(value._uuid if isinstance(value, Dispatcher) else repr(value))
+        if isinstance(value, Dispatcher):
+            # a function compiled elsewhere has no stable identity: this one
+            # then differs from process to process too (compiled each time)
+            parts.append(getattr(value, "_daskglm_id", None) or f"process-local {id(value)}")
+        else:
+            parts.append(repr(value))
     return "daskglm-" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

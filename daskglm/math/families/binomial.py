@@ -100,8 +100,8 @@ class Logistic(Family):
     def curvature_bound(self):
         if self.is_canonical:
             return 0.25
-        # probit: the nll's curvature is 1 - lambda' ... bounded by 1 (the
-        # derivative of the inverse Mills ratio lies in (-1, 0))
+        # probit: the curvature is -d/deta of the inverse Mills ratio
+        # phi/Phi (or of its mirror), which lies in (0, 1)
         return 1.0 if self.link == L.Probit() else math.inf
 
     def variance_deriv(self, mu):
