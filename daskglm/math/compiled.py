@@ -66,13 +66,21 @@ def jit(fn=None, **options):
     modification time), name and bytecode, and the ids of the compiled
     functions they close over, so an edit anywhere in their module, or in
     what they close over, makes a new cache entry and nothing else does.
-    Plug-in families and links may use it for their scalars too.
+    A closure also gets a cache file of its own. Plug-in families and links
+    may use it for their scalars too.
     """
     if fn is None:
         return lambda f: jit(f, **options)
     settings = {"nogil": True, "cache": True, "error_model": "numpy", **options}
-    dispatcher = njit(**settings)(fn)
     identity = _stable_id(fn, settings)
+    if fn.__closure__:
+        # one cache index file per closure (numba names it by the qualified
+        # name): numba adds an entry to an index by read-modify-write, so two
+        # processes compiling different families' kernels at once could
+        # cross-wire entries of a shared index and serve one family's code
+        # for another's
+        fn.__qualname__ = f"{fn.__qualname__}_{identity[-16:]}"
+    dispatcher = njit(**settings)(fn)
     dispatcher._set_uuid(identity)
     dispatcher._daskglm_id = identity
     return dispatcher
