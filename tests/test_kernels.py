@@ -1,7 +1,13 @@
-"""The numba pass kernels against plain numpy on the same chunk."""
+"""The numba pass kernels against the same row math applied over arrays
+(the path of sparse chunks and trial points) on the same chunk."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
+from numba import njit
 
 from daskglm import Logistic, Normal, Poisson
 from daskglm.passes import kernels as _kernels
@@ -11,7 +17,6 @@ from daskglm.passes.objective import (
     _in_row_blocks,
     _irls_start_arrays,
     _irls_start_chunk,
-    kernel_code,
 )
 
 
@@ -55,9 +60,13 @@ def _data(family, rng, n=3001, p=6):
     return X, y
 
 
-@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+ANY_LINK = [Logistic(), Poisson(), Normal(), Logistic(link="probit"),
+            Logistic(link="cloglog"), Poisson(link="sqrt"), Normal(link="log")]
+
+
+@pytest.mark.parametrize("family", ANY_LINK, ids=repr)
 @pytest.mark.parametrize("with_offset_and_weights", [False, True])
-def test_canonical_pass_equals_numpy(family, with_offset_and_weights):
+def test_fused_pass_equals_row_math_over_arrays(family, with_offset_and_weights):
     rng = np.random.default_rng(7)
     X, y = _data(family, rng)
     coef = rng.normal(size=X.shape[1]) * 0.3
@@ -71,7 +80,7 @@ def test_canonical_pass_equals_numpy(family, with_offset_and_weights):
     np.testing.assert_allclose(fused, expected, rtol=1e-11, atol=1e-11 * np.abs(expected).max())
 
 
-def test_canonical_pass_counts_boundary_rows_and_stays_finite():
+def test_fused_pass_counts_boundary_rows_and_stays_finite():
     rng = np.random.default_rng(3)
     X, y = _data(Logistic(), rng)
     coef = rng.normal(size=X.shape[1]) * 1e4  # |eta| in the thousands
@@ -89,18 +98,17 @@ def test_logistic_loss_is_accurate_to_an_ulp_where_it_is_tiny():
     eta = np.concatenate([-np.logspace(-8, np.log10(700), 400), np.logspace(-8, 1.5, 100)])
     for y in (0.0, 1.0):
         losses = np.array([
-            _kernels.canonical_pass(np.ones((1, 1)), np.array([y]), None, None,
-                                    np.array([e]), _kernels.KERNEL_CODES["logistic"],
-                                    hessian=False)[0]
+            _kernels.fused_pass(np.ones((1, 1)), np.array([y]), None, None,
+                                np.array([e]), Logistic(), hessian=False)[0]
             for e in (eta if y == 0 else -eta)
         ])
         expected = np.logaddexp(0.0, eta)  # y = 1 at -eta has the same loss
         np.testing.assert_allclose(losses, expected, rtol=4e-16, atol=0)
 
 
-@pytest.mark.parametrize("family", [Logistic(), Poisson(), Normal()], ids=repr)
+@pytest.mark.parametrize("family", ANY_LINK, ids=repr)
 @pytest.mark.parametrize("with_offset_and_weights", [False, True])
-def test_irls_start_kernel_equals_numpy(family, with_offset_and_weights):
+def test_irls_start_kernel_equals_row_math_over_arrays(family, with_offset_and_weights):
     rng = np.random.default_rng(11)
     X, y = _data(family, rng, n=2000, p=7)
     offset = weights = None
@@ -137,11 +145,41 @@ def test_poisson_overflow_gives_an_infinite_value():
     assert fused[0] == np.inf
 
 
-def test_only_exact_canonical_families_use_the_kernel():
-    class MyLogistic(Logistic):
-        pass
+def test_a_subclass_gets_its_own_compiled_math():
+    """Kernels are cached per family (class and parameters), so a subclass
+    that changes the math is never served its parent's kernel."""
 
-    assert kernel_code(Logistic()) is not None
-    assert kernel_code(Poisson(link="sqrt")) is None
-    assert kernel_code(Logistic(link="probit")) is None
-    assert kernel_code(MyLogistic()) is None
+    class ShiftedNormal(Normal):
+        def functions(self):
+            base = Normal().scalars
+
+            @njit
+            def row(y, eta):
+                return base.canonical_row(y + 1.0, eta)
+
+            return {**Normal.functions(self), "canonical_row": row}
+
+    rng = np.random.default_rng(2)
+    X, y = _data(Normal(), rng, n=300, p=3)
+    coef = np.zeros(3)
+    value, grad, _, _ = _kernels.fused_pass(X, y, None, None, coef, ShiftedNormal())
+    plain = _kernels.fused_pass(X, y + 1.0, None, None, coef, Normal())
+    np.testing.assert_allclose(value, plain[0], rtol=1e-13)
+    np.testing.assert_allclose(grad, plain[1], rtol=1e-13)
+    assert ShiftedNormal() != Normal() and ShiftedNormal().row_math.row is not Normal().row_math.row
+
+
+def test_kernels_are_found_again_in_the_next_process():
+    """Numba keys a closure's on-disk cache entry by the pickle of its closure
+    cells: that pickle must not change from one process to the next, or
+    every process recompiles (and adds a cache entry)."""
+    code = ("import hashlib; from numba.core.serialize import dumps; import daskglm; "
+            "from daskglm.passes.kernels import _pass_kernel; "
+            "row = daskglm.Logistic(link='probit').row_math.row; "
+            "kernel = _pass_kernel(row); "
+            "cells = tuple(c.cell_contents for c in kernel.py_func.__closure__); "
+            "print(hashlib.sha256(dumps(cells)).hexdigest())")
+    root = Path(__file__).resolve().parents[1]
+    keys = {subprocess.run([sys.executable, "-c", code], cwd=root, check=True,
+                           capture_output=True, text=True).stdout for _ in range(2)}
+    assert len(keys) == 1 and keys != {""}

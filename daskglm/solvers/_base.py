@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..math.compiled import compile_seconds
 from ..math.families import get_family
 from ..passes.objective import Objective
 from ..math.penalties import ElasticNet, get_regularizer
@@ -188,6 +189,7 @@ class Trace:
         self.callback = callback
         self.history = []
         self._start = time.perf_counter()
+        self._compiled_before = _total_compile_seconds()
 
     def record(self, iteration, objective, coef, **measures):
         record = {
@@ -223,8 +225,16 @@ class Trace:
             history=self.history,
             message=message,
             solver=self.name,
-            info={"persisted": self.problem.objective.data.persisted, **(info or {})},
+            info={"persisted": self.problem.objective.data.persisted,
+                  # kernels built from the family's row math that this fit
+                  # compiled (or loaded from numba's cache) in this process
+                  "compile_seconds": _total_compile_seconds() - self._compiled_before,
+                  **(info or {})},
         )
+
+
+def _total_compile_seconds() -> float:
+    return float(sum(compile_seconds().values()))
 
 
 def noise(value) -> float:
