@@ -13,3 +13,15 @@ autodoc_typehints = "none"
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 intersphinx_mapping = {}
+
+
+def _skip_metadata_requests(app, what, name, obj, skip, options):
+    """scikit-learn generates ``set_*_request`` methods whose docstrings cite
+    its own glossary; they are scikit-learn's, not ours to document."""
+    if name.startswith("set_") and name.endswith("_request"):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_metadata_requests)
