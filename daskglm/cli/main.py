@@ -52,8 +52,10 @@ from pathlib import Path
 import numpy as np
 import patsy
 
-from .arguments import build_parser, fit_penalty
-from .io import check_output_path, column_array, read_data, write_parquet
+from ..messages import listing
+from .arguments import build_parser, fit_format, fit_penalty
+from .io import (check_output_path, column_array, input_paths, prediction_format, read_data,
+                 replace_output, write_predictions)
 
 __all__ = ["main", "read_data"]
 
@@ -82,6 +84,10 @@ def _scheduler(args):
             yield client
 
 
+#: The names a command-line formula takes from Python, besides patsy's builtins.
+_FORMULA_NAMESPACE = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
+
+
 def _fit_model(args, data):
     from patsy import EvalEnvironment
 
@@ -91,7 +97,8 @@ def _fit_model(args, data):
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
     model = glm(args.formula, data, family=get_family(args.family, link=args.link),
-                missing=args.missing, eval_env=EvalEnvironment([{"np": np}]),
+                missing=args.missing, eval_env=EvalEnvironment([_FORMULA_NAMESPACE]),
+                safe=not args.allow_python_formula,
                 **{role: column for role, column in roles.items() if column is not None})
     options = dict(args.option)
     common = dict(method=args.method, max_iter=args.max_iter, tol=args.tol,
@@ -120,17 +127,18 @@ def _render(results, output):
 def _run_fit(args, stdout, stderr):
     from ..frontend.saved import save_results
 
-    fit_penalty(args)                                   # refuse bad options before any work
+    output = fit_format(args)                           # refuse bad options before any work
+    fit_penalty(args)
     if args.save is not None:
-        check_output_path(args.save, "the fit")
+        check_output_path(args.save, "file", "--save", input_paths(args.data), args.overwrite)
     data = read_data(args.data)
     start = time.perf_counter()
     with _scheduler(args):
         results = _fit_model(args, data)
         elapsed = time.perf_counter() - start
-        print(_render(results, args.output).rstrip("\n"), file=stdout, flush=True)
+        print(_render(results, output).rstrip("\n"), file=stdout, flush=True)
         if args.save is not None:
-            save_results(results, args.save)
+            replace_output(args.save, lambda staging: save_results(results, staging))
     if args.progress:
         fit = results.solver_result
         state = "converged" if fit.converged else "did NOT converge"
@@ -143,15 +151,14 @@ def _run_fit(args, stdout, stderr):
 def _run_predict(args, stdout, stderr):
     from ..frontend.saved import load_fit
 
-    fit = load_fit(args.fit)
-    output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(output)!r} exists; pass --overwrite to replace it")
-    check_output_path(output, "the predictions")
+    kind = prediction_format(args.output, args.format)
+    check_output_path(args.output, "folder" if kind == "parquet" else "file", "--output",
+                      [*input_paths(args.data), Path(args.fit)], args.overwrite)
+    fit = load_fit(args.fit, safe=not args.allow_python_formula)
     data = read_data(args.data)
     absent = [c for c in args.keep if c not in data.columns]
     if absent:
-        raise ValueError(f"--keep: the data has no column(s) {absent}")
+        raise ValueError(f"--keep: the data has no column(s) {listing(absent)}")
     if "predicted" in args.keep:
         raise ValueError("--keep: 'predicted' is the name of the predictions' column")
     with _scheduler(args):
@@ -159,7 +166,7 @@ def _run_predict(args, stdout, stderr):
                                 exposure=args.exposure)
         frame = data[args.keep].assign(predicted=predicted) if args.keep \
             else predicted.to_frame("predicted")
-        write_parquet(frame, output)
+        write_predictions(frame, args.output, kind)
     return 0
 
 
