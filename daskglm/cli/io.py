@@ -43,9 +43,10 @@ def _format_of(name):
     return None
 
 
-def _read_files(source, files, kind):
+def _read_files(source, files, kind, described):
     import dask.dataframe as dd
 
+    _check_rows(files, kind, described)
     if kind == "parquet":
         return dd.read_parquet(source)
     compressed = any(str(f).lower().endswith(_COMPRESSED_SUFFIXES) for f in files)
@@ -53,6 +54,29 @@ def _read_files(source, files, kind):
     if compressed:
         options["blocksize"] = None          # a compressed file cannot be split
     return dd.read_csv([str(f) for f in files], **options)
+
+
+def _check_rows(files, kind, described):
+    """Refuse data without a single row (a header-only CSV, empty parquet files),
+    which would otherwise fail later with a message about its columns' types.
+    Reads parquet footers and at most one row of each CSV file."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    for file in files:
+        if kind == "parquet":
+            if pq.read_metadata(file).num_rows:
+                return
+            continue
+        try:
+            first = pd.read_csv(file, nrows=1, sep="\t" if kind == "tsv" else ",",
+                                compression="infer")
+        except pd.errors.EmptyDataError:
+            continue
+        if len(first):
+            return
+    raise ValueError(f"{described} has no rows (the files hold at most a header); "
+                     "nothing to fit or predict")
 
 
 def _one_format(files, described):
@@ -88,8 +112,8 @@ def read_data(source):
         files = sorted(f for f in glob.glob(text, recursive=True) if Path(f).is_file())
         if not files:
             raise FileNotFoundError(f"no file matches {text!r}")
-        kind = _one_format(files, f"the files matching {text!r}")
-        return _read_files(files, files, kind)
+        described = f"the files matching {text!r}"
+        return _read_files(files, files, _one_format(files, described), described)
     path = Path(text)
     if not path.exists():
         raise FileNotFoundError(f"{text!r} does not exist")
@@ -98,13 +122,14 @@ def read_data(source):
                        and not p.name.startswith((".", "_")))
         if not files:
             raise ValueError(f"the folder {text!r} holds no data files")
-        kind = _one_format(files, f"the folder {text!r}")
-        return _read_files(text if kind == "parquet" else files, files, kind)
+        described = f"the folder {text!r}"
+        kind = _one_format(files, described)
+        return _read_files(text if kind == "parquet" else files, files, kind, described)
     kind = _format_of(path.name)
     if kind is None:
         raise ValueError(f"cannot tell the format of {text!r} from its extension; use "
                          f"{', '.join(_PARQUET_SUFFIXES)} for parquet or .csv/.tsv for CSV")
-    return _read_files(text, [path], kind)
+    return _read_files(text, [path], kind, repr(text))
 
 
 def column_array(data, column):

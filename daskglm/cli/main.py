@@ -44,7 +44,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -74,14 +76,66 @@ def _scheduler(args):
     import distributed
 
     if args.workers is not None:
-        with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                      processes=True, dashboard_address=":0",
-                                      silence_logs=logging.ERROR) as cluster, \
-                distributed.Client(cluster) as client:
+        with _local_cluster(distributed, args.workers) as cluster, \
+                distributed.Client(cluster) as client, _quiet_when_interrupted():
             yield client
     else:
-        with distributed.Client(args.scheduler, timeout="20s") as client:
+        with distributed.Client(args.scheduler, timeout="20s") as client, \
+                _quiet_when_interrupted():
             yield client
+
+
+@contextlib.contextmanager
+def _quiet_when_interrupted():
+    """On Ctrl-C, silence the logs of distributed and asyncio before the client and
+    cluster close: closing them under an interrupt logs a traceback per cancelled
+    gather (``AllExit``), and the command says once that it was interrupted."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for name in ("distributed", "asyncio", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise
+
+
+@contextlib.contextmanager
+def _local_cluster(distributed, n_workers):
+    """A local cluster whose worker processes never see Ctrl-C.
+
+    A terminal sends SIGINT to every process of the command, workers
+    included, which then die with tracebacks (or leave the cluster's start
+    waiting for them forever). While the cluster starts, SIGINT is ignored,
+    which the worker processes inherit, and blocked, so that an interrupt
+    that arrives meanwhile waits (Linux keeps a blocked signal pending even
+    while it is ignored) and reaches this process once the cluster is up and
+    will be closed on the way out, stopping the workers.
+    """
+    previous = _hold_interrupts()
+    try:
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+    except BaseException:
+        _release_interrupts(previous)
+        raise
+    with cluster:
+        _release_interrupts(previous)
+        yield cluster
+
+
+def _hold_interrupts():
+    """Ignore and block SIGINT (main thread only); what :func:`_release_interrupts` restores."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        return None
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _release_interrupts(previous):
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 #: The names a command-line formula takes from Python, besides patsy's builtins.
