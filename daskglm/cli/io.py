@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_data", "column_array", "input_paths", "prediction_format", "check_output_path",
-           "replace_output", "write_predictions"]
+__all__ = ["read_data", "column_array", "input_paths", "prediction_format", "refuse_overlap",
+           "check_output_path", "replace_output", "write_predictions"]
 
 _PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 _COMPRESSED_SUFFIXES = (".gz", ".bz2", ".xz", ".zst", ".zip")
@@ -188,6 +188,20 @@ def prediction_format(output, requested=None):
     return "parquet"
 
 
+def refuse_overlap(path, option, inputs):
+    """Refuse an output that is one of ``inputs``, lies inside one or contains one
+    (links resolved), whatever the flags: writing it would destroy what is read."""
+    output = Path(path)
+    target = output.resolve()
+    for source in inputs:
+        read = Path(source).resolve()
+        if target == read or read in target.parents or target in read.parents:
+            relation = ("is" if target == read else "is inside" if read in target.parents
+                        else "contains")
+            raise ValueError(f"{option} {str(output)!r} {relation} the input {str(source)!r}; "
+                             "write the output elsewhere (nothing was written)")
+
+
 def check_output_path(path, kind, option, inputs=(), overwrite=False):
     """Refuse, before any work, an output that cannot or must not be written.
 
@@ -210,13 +224,7 @@ def check_output_path(path, kind, option, inputs=(), overwrite=False):
     """
     output = Path(path)
     target = output.resolve()
-    for source in inputs:
-        read = Path(source).resolve()
-        if target == read or read in target.parents or target in read.parents:
-            relation = ("is" if target == read else "is inside" if read in target.parents
-                        else "contains")
-            raise ValueError(f"{option} {str(output)!r} {relation} the input {str(source)!r}; "
-                             "write the output elsewhere (nothing was written)")
+    refuse_overlap(path, option, inputs)
     if not target.parent.is_dir():
         raise FileNotFoundError(f"cannot write {option} {str(output)!r}: the folder "
                                 f"{str(target.parent)!r} does not exist")

@@ -57,7 +57,7 @@ import patsy
 from ..messages import listing
 from .arguments import build_parser, fit_format, fit_penalty
 from .io import (check_output_path, column_array, input_paths, prediction_format, read_data,
-                 replace_output, write_predictions)
+                 refuse_overlap, replace_output, write_predictions)
 
 __all__ = ["main", "read_data"]
 
@@ -146,13 +146,15 @@ def _fit_model(args, data):
     from patsy import EvalEnvironment
 
     from ..math.families import get_family
+    from ..frontend.formula_safety import check_formula_safe
     from ..frontend.model import glm
 
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
+    if not args.allow_python_formula:
+        check_formula_safe(args.formula, columns=data.columns, opt_out="--allow-python-formula")
     model = glm(args.formula, data, family=get_family(args.family, link=args.link),
                 missing=args.missing, eval_env=EvalEnvironment([_FORMULA_NAMESPACE]),
-                safe=not args.allow_python_formula,
                 **{role: column for role, column in roles.items() if column is not None})
     options = dict(args.option)
     common = dict(method=args.method, max_iter=args.max_iter, tol=args.tol,
@@ -205,9 +207,11 @@ def _run_fit(args, stdout, stderr):
 def _run_predict(args, stdout, stderr):
     from ..frontend.saved import load_fit
 
+    inputs = [*input_paths(args.data), Path(args.fit)]
+    refuse_overlap(args.output, "--output", inputs)
     kind = prediction_format(args.output, args.format)
     check_output_path(args.output, "folder" if kind == "parquet" else "file", "--output",
-                      [*input_paths(args.data), Path(args.fit)], args.overwrite)
+                      inputs, args.overwrite)
     fit = load_fit(args.fit, safe=not args.allow_python_formula)
     data = read_data(args.data)
     absent = [c for c in args.keep if c not in data.columns]
