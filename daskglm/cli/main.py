@@ -248,6 +248,14 @@ def _one_line(error):
     return message
 
 
+def _reported_in_one_line(error):
+    """Bad arguments, bad data, and a cluster that failed the run (distributed's
+    errors, such as ``KilledWorker`` when workers keep dying) are reported in one
+    line; anything else is a bug, shown with its traceback."""
+    return isinstance(error, _USER_ERRORS) or \
+        type(error).__module__.split(".")[0] == "distributed"
+
+
 def _show_warning(stderr):
     def show(message, category, filename, lineno, file=None, line=None):
         text = _one_line(message) if isinstance(message, Warning) else str(message)
@@ -289,8 +297,8 @@ def main(argv=None) -> int:
         except BrokenPipeError:      # the reader went away: `daskglm fit ... | head`
             _silence_stdout()
             return 1
-        except _USER_ERRORS as error:
-            if args.traceback:
+        except Exception as error:
+            if args.traceback or not _reported_in_one_line(error):
                 raise
             print(f"daskglm: error: {_one_line(error)}", file=stderr)
             return 1
