@@ -8,9 +8,11 @@
                 [--penalty l1 --alpha 0.01 [--l1-ratio R]]
                 [--max-iter N] [--tol T] [--option NAME=VALUE ...]
                 [--scheduler ADDRESS | --workers N]
-                [--output text|html|latex|json] [--progress] [--save FIT.json]
-    daskglm predict FIT.json DATA --output OUT.parquet [--which mean|linear]
-                [--exposure COL] [--offset COL] [--keep COL ...] [--overwrite]
+                [--format text|html|latex|json] [--progress] [--save FIT.json]
+                [--overwrite] [--allow-python-formula]
+    daskglm predict FIT.json DATA --output OUT.parquet|OUT.csv [--format parquet|csv]
+                [--which mean|linear] [--exposure COL] [--offset COL]
+                [--keep COL [--keep COL ...]] [--overwrite] [--allow-python-formula]
                 [--scheduler ADDRESS | --workers N]
 
 ``DATA`` is a parquet file, a folder of parquet files (hive-partitioned
@@ -18,13 +20,16 @@ folders too), a glob such as ``'claims/*.parquet'``, or CSV (``.csv``,
 ``.tsv``, compressed or not, a file, a folder or a glob); the format is
 told by the extension. It is read lazily with ``dask.dataframe``.
 
-``fit`` prints statsmodels' summary (``--output text``, ``html`` or
-``latex``) or the saved-fit JSON document (``--output json``: params,
+``fit`` prints statsmodels' summary (``--format text``, ``html`` or
+``latex``) or the saved-fit JSON document (``--format json``: params,
 standard errors, p-values, covariance, statistics, convergence and the
 design), and with ``--save`` writes that document to a file, which
 ``predict`` applies to new data. The document's format is described in
-:mod:`daskglm.frontend.saved`. Formulas may use numpy as ``np`` and patsy's builtins
-(``C``, ``Q``, ``I``, ``center``, ``standardize``, ...).
+:mod:`daskglm.frontend.saved`. A formula (``fit``'s, or the one in a saved
+fit) may hold only column names, operators and the transforms of
+:mod:`daskglm.frontend.formula_safety` unless ``--allow-python-formula`` is
+given. Outputs are checked before any work and written atomically
+(:mod:`.io`).
 
 Without ``--scheduler`` or ``--workers`` dask's default threaded scheduler
 runs everything; ``--workers N`` starts a local cluster of N one-thread
@@ -37,6 +42,7 @@ module runs the commands. Errors in the arguments or the data end the
 command with a one-line message on stderr and exit status 1 (2 for
 arguments argparse refuses); ``--traceback`` shows the full traceback
 instead. Warnings (such as non-convergence) are printed on one line each.
+Ctrl-C prints one line and exits 130, with ``--workers`` too.
 """
 
 from __future__ import annotations
