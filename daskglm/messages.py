@@ -21,7 +21,8 @@ def shorten(text, limit=ITEM_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def listing(items, render=repr, limit=SHOWN, hint=None, sep=", ", brackets=True) -> str:
+def listing(items, render=repr, limit=SHOWN, hint=None, sep=", ", brackets=True,
+            item_chars=ITEM_CHARS) -> str:
     """``items`` as ``[a, b]``, or ``[a, b, c, d, e, ... and 3,995 more]`` when there
     are more than ``limit``, followed by ``hint`` (where to see them all) then.
 
@@ -29,8 +30,7 @@ def listing(items, render=repr, limit=SHOWN, hint=None, sep=", ", brackets=True)
     ----------
     items : iterable
     render : callable
-        Turns one item into text (default ``repr``); each is cut to
-        :data:`ITEM_CHARS` characters.
+        Turns one item into text (default ``repr``).
     limit : int
         How many items to show.
     hint : str, optional
@@ -39,6 +39,9 @@ def listing(items, render=repr, limit=SHOWN, hint=None, sep=", ", brackets=True)
         Between items.
     brackets : bool
         Whether to enclose the items in ``[...]``.
+    item_chars : int or None
+        Characters one item may take (None: items already bounded, such as
+        listings themselves).
 
     Examples
     --------
@@ -48,7 +51,9 @@ def listing(items, render=repr, limit=SHOWN, hint=None, sep=", ", brackets=True)
     '[0, 1, 2, ... and 5 more] (see data.columns)'
     """
     items = list(items)
-    shown = [shorten(render(item)) for item in items[:limit]]
+    shown = [render(item) for item in items[:limit]]
+    if item_chars is not None:
+        shown = [shorten(text, item_chars) for text in shown]
     if len(items) > limit:
         shown.append(f"... and {len(items) - limit:,} more")
     text = sep.join(shown)

@@ -394,10 +394,11 @@ def check_rank(gram, names, tol=1e-10):
     groups = []
     for vector in eigvecs[:, null].T:
         involved = np.flatnonzero(np.abs(vector) > 1e-6 * np.abs(vector).max())
-        groups.append("{" + listing([names[i] for i in involved], brackets=False) + "}")
+        groups.append("{" + listing([names[i] for i in involved], brackets=False, limit=10)
+                      + "}")
     rank = int((~null).sum())
     raise ValueError(
         f"the design is rank deficient (rank {rank} of {len(names)} columns); these "
-        f"columns are linearly dependent: {listing(groups, str, sep='; ', brackets=False)}. "
-        "Drop one of each group "
-        "(or fit with a penalty: fit_regularized)")
+        f"columns are linearly dependent: "
+        f"{listing(groups, str, sep='; ', brackets=False, item_chars=None)}. Drop one of each "
+        "group (or fit with a penalty: fit_regularized)")
