@@ -60,7 +60,7 @@ def test_non_finite_literals_are_refused(document, tmp_path, value):
 
 
 def test_null_or_non_number_params_are_refused(document, tmp_path):
-    for bad in (None, "0.3", True, [1.0], 1e400 if False else 10 ** 400):
+    for bad in (None, "0.3", True, [1.0], 10 ** 400):
         changed = copy.deepcopy(document)
         changed["params"]["x"] = bad
         _refused(_write(tmp_path, changed), "params")
