@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["ProgressBar", "chain_callbacks"]
 
 
@@ -22,11 +24,16 @@ class ProgressBar:
 
     def __call__(self, record):
         self._bar.update(1)
-        shown = {"objective": f"{record['objective']:.8g}"}
-        for key in ("kkt_norm", "primal_residual", "dual_residual"):
-            if key in record:
-                shown[key] = f"{record[key]:.2e}"
-        self._bar.set_postfix(shown, refresh=False)
+        shown = {}
+        for key, style in (("objective", ".8g"), ("kkt_norm", ".2e"),
+                           ("primal_residual", ".2e"), ("dual_residual", ".2e")):
+            value = record.get(key)
+            # a solver records NaN for what it has not computed yet (the start of
+            # Newton's method, ADMM's objective): show only what is known
+            if value is not None and math.isfinite(value):
+                shown[key] = format(value, style)
+        if shown:
+            self._bar.set_postfix(shown, refresh=False)
 
     def __enter__(self):
         return self

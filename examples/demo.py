@@ -1,10 +1,12 @@
 """``make demo``: a Poisson GLM on millions of insurance policies, through the command line.
 
-1. Writes (once; seeded, so every machine gets the same data) 3,000,000
-   policies as 8 parquet files under ``examples/data/claims/``: the driver's
-   age, one of 40 regions, the vehicle type, the years the policy ran, and a
-   claim count drawn from a known Poisson model (:mod:`claims`).
-2. Runs ``daskglm fit 'claims ~ age + C(region) + C(vehicle)' examples/data/claims
+1. Writes (seeded, so every machine gets the same data) 3,000,000 policies
+   as 8 parquet files under ``claims/`` in a temporary folder (removed at the
+   end), or in ``--data-dir`` (kept, and reused by the next run with the same
+   options): the driver's age, one of 40 regions, the vehicle type, the years
+   the policy ran, and a claim count drawn from a known Poisson model
+   (:mod:`claims`). Nothing is written inside the repository.
+2. Runs ``daskglm fit 'claims ~ age + C(region) + C(vehicle)' DATA/claims
    --family poisson --exposure years --progress --save ...`` on dask's local
    (threaded) scheduler; the command prints statsmodels' summary.
 3. Reads the saved fit (plain JSON) and says how close the estimates are to
@@ -19,6 +21,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -99,15 +102,25 @@ def compare_with_truth(fit_path, truth) -> dict:
 
 
 def main(n_rows=3_000_000, n_files=8, seed=2024, data_dir=None) -> dict:
-    """Generate (or reuse) the data, fit through the command line, compare with the truth."""
-    folder = Path(data_dir if data_dir is not None else HERE / "data") / "claims"
+    """Generate (or reuse) the data, fit through the command line, compare with the truth.
+
+    ``data_dir=None`` works in a temporary folder removed at the end."""
+    if data_dir is None:
+        with tempfile.TemporaryDirectory(prefix="daskglm-demo-") as scratch:
+            return _run(Path(scratch), n_rows, n_files, seed, kept=False)
+    return _run(Path(data_dir), n_rows, n_files, seed, kept=True)
+
+
+def _run(data_dir, n_rows, n_files, seed, kept) -> dict:
+    folder = data_dir / "claims"
     truth = ensure_data(folder, n_rows, n_files, seed)
     fit_path = folder.parent / "claims-fit.json"
     seconds = run_command_line(folder, fit_path)
     report = compare_with_truth(fit_path, truth)
     print(f"The fit through the command line took {seconds:.1f} s for {n_rows:,} rows "
           "(starting Python, reading the parquet files, building the design, fitting and "
-          "the statistics pass included); the fit is saved in " + str(fit_path))
+          "the statistics pass included); the fit is saved in " + str(fit_path)
+          + ("" if kept else " (a temporary folder, now removed: pass --data-dir to keep it)"))
     report["seconds"] = seconds
     return report
 
@@ -117,6 +130,7 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=3_000_000)
     parser.add_argument("--files", type=int, default=8)
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--data-dir", help="where to keep the data (default: examples/data)")
+    parser.add_argument("--data-dir", help="where to keep the data and the fit for the next "
+                                           "run (default: a temporary folder, removed)")
     options = parser.parse_args()
     main(options.rows, options.files, options.seed, options.data_dir)

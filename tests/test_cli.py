@@ -67,7 +67,7 @@ def _python_fit(folder, **options):
 
 def test_fit_json_matches_the_python_api(data, capsys):
     status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
-                            "--exposure", "years", "--cov-type", "HC1", "--output", "json"],
+                            "--exposure", "years", "--cov-type", "HC1", "--format", "json"],
                            capsys)
     assert status == 0 and err == ""
     document = json.loads(out)
@@ -87,7 +87,7 @@ def test_csv_and_glob_give_the_parquet_fit(data, capsys):
     expected = _python_fit(data / "claims").params
     for source in (data / "claims.csv", data / "claims" / "*.parquet"):
         status, out, _ = run(["fit", FORMULA, source, "--family", "poisson",
-                              "--exposure", "years", "--output", "json"], capsys)
+                              "--exposure", "years", "--format", "json"], capsys)
         assert status == 0
         got = pd.Series(json.loads(out)["params"])[expected.index]
         np.testing.assert_allclose(got, expected, rtol=1e-9)
@@ -97,7 +97,7 @@ def test_text_html_latex_summaries(data, capsys):
     outputs = {}
     for output in ("text", "html", "latex"):
         status, out, err = run(["fit", "claims ~ age + C(vehicle)", data / "claims",
-                                "--family", "poisson", "--output", output], capsys)
+                                "--family", "poisson", "--format", output], capsys)
         assert status == 0 and err == ""
         outputs[output] = out
     assert "Generalized Linear Model Regression Results" in outputs["text"]
@@ -144,7 +144,7 @@ def test_save_and_predict_round_trip(data, tmp_path, capsys):
 ])
 def test_penalized_fit_matches_the_python_api(data, capsys, options, penalty):
     status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
-                            "--exposure", "years", "--output", "json", *options], capsys)
+                            "--exposure", "years", "--format", "json", *options], capsys)
     assert status == 0, err
     document = json.loads(out)
     method = "proximal_grad" if "proximal_grad" in options else "newton"
@@ -160,7 +160,7 @@ def test_penalized_fit_matches_the_python_api(data, capsys, options, penalty):
 def test_cluster_covariance_matches_the_python_api(data, capsys):
     status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
                             "--exposure", "years", "--cov-type", "cluster", "--groups", "region",
-                            "--output", "json"], capsys)
+                            "--format", "json"], capsys)
     assert status == 0, err
     frame = pd.read_parquet(data / "claims")
     expected = daskglm.glm(FORMULA, frame, family="poisson", exposure="years").fit(
@@ -215,7 +215,7 @@ def test_non_convergence_is_a_one_line_warning(data, capsys):
 def test_scheduler_address_runs_on_the_cluster(data, capsys, cluster_client):
     address = cluster_client.scheduler.address
     status, out, err = run(["fit", FORMULA, data / "claims", "--family", "poisson",
-                            "--exposure", "years", "--output", "json", "--scheduler", address],
+                            "--exposure", "years", "--format", "json", "--scheduler", address],
                            capsys)
     assert status == 0, err
     expected = _python_fit(data / "claims").params
@@ -320,7 +320,7 @@ def test_console_script_entry(data):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
     done = subprocess.run([*command, "fit", "claims ~ age + C(vehicle)", str(data / "claims"),
-                           "--family", "poisson", "--output", "json"],
+                           "--family", "poisson", "--format", "json"],
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["format"] == "daskglm-fit"

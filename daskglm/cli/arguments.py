@@ -11,8 +11,15 @@ from __future__ import annotations
 
 import argparse
 import ast
+import warnings
 
-__all__ = ["build_parser", "fit_penalty"]
+__all__ = ["build_parser", "fit_penalty", "fit_format", "SUMMARY_FORMATS",
+           "PREDICTION_FORMATS"]
+
+#: What ``fit --format`` prints.
+SUMMARY_FORMATS = ("text", "html", "latex", "json")
+#: What ``predict --format`` writes.
+PREDICTION_FORMATS = ("parquet", "csv")
 
 
 def _positive_int(text):
@@ -47,6 +54,11 @@ def _common(parser):
                        help="start a local cluster of N worker processes for this run")
     parser.add_argument("--traceback", action="store_true",
                         help="on an error, show the full traceback")
+    parser.add_argument("--allow-python-formula", action="store_true",
+                        help="evaluate the formula as Python without the allow-list of "
+                             "column names, operators and transforms (trusted input only)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing output of the same kind (file or folder)")
 
 
 def _add_fit_parser(commands):
@@ -82,8 +94,11 @@ def _add_fit_parser(commands):
     fit.add_argument("--tol", type=_positive_float, default=1e-8, help="default: 1e-8")
     fit.add_argument("--option", type=_solver_option, action="append", default=[],
                      metavar="NAME=VALUE", help="a solver option (repeatable), e.g. rho=2.0")
-    fit.add_argument("--output", default="text", choices=["text", "html", "latex", "json"],
-                     help="what to print (default: the text summary)")
+    fit.add_argument("--format", choices=SUMMARY_FORMATS,
+                     help="what to print: the summary as text (default), html or latex, or "
+                          "the saved-fit document as json")
+    fit.add_argument("--output", dest="deprecated_output", choices=SUMMARY_FORMATS,
+                     help=argparse.SUPPRESS)      # the old spelling of --format
     fit.add_argument("--progress", action="store_true",
                      help="show a progress bar per iteration (on stderr)")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit to this file")
@@ -94,19 +109,21 @@ def _add_predict_parser(commands):
     predict = commands.add_parser(
         "predict", help="apply a saved fit to data files and write parquet",
         description="Apply a fit saved by 'daskglm fit --save' to new data and write the "
-                    "predictions (column 'predicted') as a parquet folder.")
+                    "predictions (column 'predicted') as a parquet folder or a CSV file.")
     predict.add_argument("fit", help="a saved fit (JSON) from 'daskglm fit --save'")
     predict.add_argument("data", help="parquet or CSV file, folder, or glob")
-    predict.add_argument("--output", required=True, metavar="OUT.parquet",
-                         help="the parquet folder to write")
+    predict.add_argument("--output", required=True, metavar="PATH",
+                         help="where to write: OUT.parquet (a folder) or OUT.csv (a file)")
+    predict.add_argument("--format", choices=PREDICTION_FORMATS,
+                         help="the output's format (default: told by the suffix of --output; "
+                              "parquet for a name without one)")
     predict.add_argument("--which", default="mean", choices=["mean", "linear"],
                          help="predicted mean (default) or linear predictor")
     predict.add_argument("--offset", metavar="COL", help="column holding an offset")
     predict.add_argument("--exposure", metavar="COL", help="column holding the exposure")
-    predict.add_argument("--keep", nargs="+", default=[], metavar="COL",
-                         help="columns of DATA to write beside the predictions")
-    predict.add_argument("--overwrite", action="store_true",
-                         help="replace OUT.parquet if it exists")
+    predict.add_argument("--keep", action="append", default=[], metavar="COL",
+                         help="a column of DATA to write beside the predictions (repeatable: "
+                              "--keep a --keep b)")
     _common(predict)
 
 
@@ -118,6 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_fit_parser(commands)
     _add_predict_parser(commands)
     return parser
+
+
+def fit_format(args):
+    """What ``fit`` prints: ``--format``, or the old ``--output FORMAT`` with a
+    ``FutureWarning`` (``--output`` names a path in ``predict``)."""
+    old = args.deprecated_output
+    if old is None:
+        return args.format or "text"
+    if args.format is not None and args.format != old:
+        raise ValueError(f"--output {old} (the old spelling of --format) contradicts "
+                         f"--format {args.format}")
+    warnings.warn(f"'fit --output {old}' is deprecated: use '--format {old}' (--output names "
+                  "a file in 'predict')", FutureWarning, stacklevel=2)
+    return old
 
 
 def fit_penalty(args):

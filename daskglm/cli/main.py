@@ -8,9 +8,11 @@
                 [--penalty l1 --alpha 0.01 [--l1-ratio R]]
                 [--max-iter N] [--tol T] [--option NAME=VALUE ...]
                 [--scheduler ADDRESS | --workers N]
-                [--output text|html|latex|json] [--progress] [--save FIT.json]
-    daskglm predict FIT.json DATA --output OUT.parquet [--which mean|linear]
-                [--exposure COL] [--offset COL] [--keep COL ...] [--overwrite]
+                [--format text|html|latex|json] [--progress] [--save FIT.json]
+                [--overwrite] [--allow-python-formula]
+    daskglm predict FIT.json DATA --output OUT.parquet|OUT.csv [--format parquet|csv]
+                [--which mean|linear] [--exposure COL] [--offset COL]
+                [--keep COL [--keep COL ...]] [--overwrite] [--allow-python-formula]
                 [--scheduler ADDRESS | --workers N]
 
 ``DATA`` is a parquet file, a folder of parquet files (hive-partitioned
@@ -18,13 +20,16 @@ folders too), a glob such as ``'claims/*.parquet'``, or CSV (``.csv``,
 ``.tsv``, compressed or not, a file, a folder or a glob); the format is
 told by the extension. It is read lazily with ``dask.dataframe``.
 
-``fit`` prints statsmodels' summary (``--output text``, ``html`` or
-``latex``) or the saved-fit JSON document (``--output json``: params,
+``fit`` prints statsmodels' summary (``--format text``, ``html`` or
+``latex``) or the saved-fit JSON document (``--format json``: params,
 standard errors, p-values, covariance, statistics, convergence and the
 design), and with ``--save`` writes that document to a file, which
 ``predict`` applies to new data. The document's format is described in
-:mod:`daskglm.frontend.saved`. Formulas may use numpy as ``np`` and patsy's builtins
-(``C``, ``Q``, ``I``, ``center``, ``standardize``, ...).
+:mod:`daskglm.frontend.saved`. A formula (``fit``'s, or the one in a saved
+fit) may hold only column names, operators and the transforms of
+:mod:`daskglm.frontend.formula_safety` unless ``--allow-python-formula`` is
+given. Outputs are checked before any work and written atomically
+(:mod:`.io`).
 
 Without ``--scheduler`` or ``--workers`` dask's default threaded scheduler
 runs everything; ``--workers N`` starts a local cluster of N one-thread
@@ -37,6 +42,7 @@ module runs the commands. Errors in the arguments or the data end the
 command with a one-line message on stderr and exit status 1 (2 for
 arguments argparse refuses); ``--traceback`` shows the full traceback
 instead. Warnings (such as non-convergence) are printed on one line each.
+Ctrl-C prints one line and exits 130, with ``--workers`` too.
 """
 
 from __future__ import annotations
@@ -44,7 +50,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -52,8 +60,10 @@ from pathlib import Path
 import numpy as np
 import patsy
 
-from .arguments import build_parser, fit_penalty
-from .io import check_output_path, column_array, read_data, write_parquet
+from ..messages import listing
+from .arguments import build_parser, fit_format, fit_penalty
+from .io import (check_output_path, column_array, input_paths, prediction_format, read_data,
+                 refuse_overlap, replace_output, write_predictions)
 
 __all__ = ["main", "read_data"]
 
@@ -72,26 +82,85 @@ def _scheduler(args):
     import distributed
 
     if args.workers is not None:
-        with distributed.LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                                      processes=True, dashboard_address=":0",
-                                      silence_logs=logging.ERROR) as cluster, \
-                distributed.Client(cluster) as client:
+        with _local_cluster(distributed, args.workers) as cluster, \
+                distributed.Client(cluster) as client, _quiet_when_interrupted():
             yield client
     else:
-        with distributed.Client(args.scheduler, timeout="20s") as client:
+        with distributed.Client(args.scheduler, timeout="20s") as client, \
+                _quiet_when_interrupted():
             yield client
+
+
+@contextlib.contextmanager
+def _quiet_when_interrupted():
+    """On Ctrl-C, silence the logs of distributed and asyncio before the client and
+    cluster close: closing them under an interrupt logs a traceback per cancelled
+    gather (``AllExit``), and the command says once that it was interrupted."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for name in ("distributed", "asyncio", "tornado"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise
+
+
+@contextlib.contextmanager
+def _local_cluster(distributed, n_workers):
+    """A local cluster whose worker processes never see Ctrl-C.
+
+    A terminal sends SIGINT to every process of the command, workers
+    included, which then die with tracebacks (or leave the cluster's start
+    waiting for them forever). While the cluster starts, SIGINT is ignored,
+    which the worker processes inherit, and blocked, so that an interrupt
+    that arrives meanwhile waits (Linux keeps a blocked signal pending even
+    while it is ignored) and reaches this process once the cluster is up and
+    will be closed on the way out, stopping the workers.
+    """
+    previous = _hold_interrupts()
+    try:
+        cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
+                                           processes=True, dashboard_address=":0",
+                                           silence_logs=logging.ERROR)
+    except BaseException:
+        _release_interrupts(previous)
+        raise
+    with cluster:
+        _release_interrupts(previous)
+        yield cluster
+
+
+def _hold_interrupts():
+    """Ignore and block SIGINT (main thread only); what :func:`_release_interrupts` restores."""
+    if threading.current_thread() is not threading.main_thread() or \
+            not hasattr(signal, "pthread_sigmask"):
+        return None
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    return signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _release_interrupts(previous):
+    if previous is not None:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+#: The names a command-line formula takes from Python, besides patsy's builtins.
+_FORMULA_NAMESPACE = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
 
 
 def _fit_model(args, data):
     from patsy import EvalEnvironment
 
     from ..math.families import get_family
+    from ..frontend.formula_safety import check_formula_safe
     from ..frontend.model import glm
 
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
+    if not args.allow_python_formula:
+        check_formula_safe(args.formula, columns=data.columns, opt_out="--allow-python-formula")
     model = glm(args.formula, data, family=get_family(args.family, link=args.link),
-                missing=args.missing, eval_env=EvalEnvironment([{"np": np}]),
+                missing=args.missing, eval_env=EvalEnvironment([_FORMULA_NAMESPACE]),
                 **{role: column for role, column in roles.items() if column is not None})
     options = dict(args.option)
     common = dict(method=args.method, max_iter=args.max_iter, tol=args.tol,
@@ -120,17 +189,18 @@ def _render(results, output):
 def _run_fit(args, stdout, stderr):
     from ..frontend.saved import save_results
 
-    fit_penalty(args)                                   # refuse bad options before any work
+    output = fit_format(args)                           # refuse bad options before any work
+    fit_penalty(args)
     if args.save is not None:
-        check_output_path(args.save, "the fit")
+        check_output_path(args.save, "file", "--save", input_paths(args.data), args.overwrite)
     data = read_data(args.data)
     start = time.perf_counter()
     with _scheduler(args):
         results = _fit_model(args, data)
         elapsed = time.perf_counter() - start
-        print(_render(results, args.output).rstrip("\n"), file=stdout, flush=True)
+        print(_render(results, output).rstrip("\n"), file=stdout, flush=True)
         if args.save is not None:
-            save_results(results, args.save)
+            replace_output(args.save, lambda staging: save_results(results, staging))
     if args.progress:
         fit = results.solver_result
         state = "converged" if fit.converged else "did NOT converge"
@@ -143,15 +213,16 @@ def _run_fit(args, stdout, stderr):
 def _run_predict(args, stdout, stderr):
     from ..frontend.saved import load_fit
 
-    fit = load_fit(args.fit)
-    output = Path(args.output)
-    if output.exists() and not args.overwrite:
-        raise FileExistsError(f"{str(output)!r} exists; pass --overwrite to replace it")
-    check_output_path(output, "the predictions")
+    inputs = [*input_paths(args.data), Path(args.fit)]
+    refuse_overlap(args.output, "--output", inputs)
+    kind = prediction_format(args.output, args.format)
+    check_output_path(args.output, "folder" if kind == "parquet" else "file", "--output",
+                      inputs, args.overwrite)
+    fit = load_fit(args.fit, safe=not args.allow_python_formula)
     data = read_data(args.data)
     absent = [c for c in args.keep if c not in data.columns]
     if absent:
-        raise ValueError(f"--keep: the data has no column(s) {absent}")
+        raise ValueError(f"--keep: the data has no column(s) {listing(absent)}")
     if "predicted" in args.keep:
         raise ValueError("--keep: 'predicted' is the name of the predictions' column")
     with _scheduler(args):
@@ -159,7 +230,7 @@ def _run_predict(args, stdout, stderr):
                                 exposure=args.exposure)
         frame = data[args.keep].assign(predicted=predicted) if args.keep \
             else predicted.to_frame("predicted")
-        write_parquet(frame, output)
+        write_predictions(frame, args.output, kind)
     return 0
 
 
@@ -181,6 +252,14 @@ def _one_line(error):
     if isinstance(error, KeyError) or not message:
         return f"{type(error).__name__}: {message}".rstrip(": ")
     return message
+
+
+def _reported_in_one_line(error):
+    """Bad arguments, bad data, and a cluster that failed the run (distributed's
+    errors, such as ``KilledWorker`` when workers keep dying) are reported in one
+    line; anything else is a bug, shown with its traceback."""
+    return isinstance(error, _USER_ERRORS) or \
+        type(error).__module__.split(".")[0] == "distributed"
 
 
 def _show_warning(stderr):
@@ -224,8 +303,8 @@ def main(argv=None) -> int:
         except BrokenPipeError:      # the reader went away: `daskglm fit ... | head`
             _silence_stdout()
             return 1
-        except _USER_ERRORS as error:
-            if args.traceback:
+        except Exception as error:
+            if args.traceback or not _reported_in_one_line(error):
                 raise
             print(f"daskglm: error: {_one_line(error)}", file=stderr)
             return 1

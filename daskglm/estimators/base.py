@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..frontend.prediction import inverse_link, linear_predictor
 from ..math.penalties import get_regularizer
+from ..messages import listing
 from ..solvers import get_solver, solvers_for
 from .data import (check_numeric, check_weight_total, dask_vector, is_dask, is_dask_frame,
                    memory_weights, with_intercept)
@@ -276,8 +277,8 @@ class GLMEstimator(BaseEstimator):
                              f"is expecting {self.n_features_in_} features as input")
         fitted = getattr(self, "feature_names_in_", None)
         if all_str and fitted is not None and list(names) != list(fitted):
-            raise ValueError(f"The feature names of X {list(names)} differ from those "
-                             f"seen in fit {list(fitted)}")
+            raise ValueError(f"The feature names of X {listing(names)} differ from those "
+                             f"seen in fit {listing(fitted)}")
 
     def _warm_start_coef(self, n_coef):
         if not self.warm_start or not hasattr(self, "coef_"):

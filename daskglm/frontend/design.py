@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
+from ..messages import listing
 from .prediction import log_exposure
 from .recipe import complete_rows
 
@@ -435,7 +436,7 @@ def check_rank(gram, names, tol=1e-10):
     diag = np.diag(gram)
     zero = np.flatnonzero(diag <= 0)
     if zero.size:
-        listed = ", ".join(repr(names[i]) for i in zero)
+        listed = listing([names[i] for i in zero], brackets=False)
         raise ValueError(f"the design is singular: column(s) {listed} are zero in every "
                          "row that carries weight")
     root = np.sqrt(diag)
@@ -446,9 +447,11 @@ def check_rank(gram, names, tol=1e-10):
     groups = []
     for vector in eigvecs[:, null].T:
         involved = np.flatnonzero(np.abs(vector) > 1e-6 * np.abs(vector).max())
-        groups.append("{" + ", ".join(repr(names[i]) for i in involved) + "}")
+        groups.append("{" + listing([names[i] for i in involved], brackets=False, limit=10)
+                      + "}")
     rank = int((~null).sum())
     raise ValueError(
         f"the design is rank deficient (rank {rank} of {len(names)} columns); these "
-        f"columns are linearly dependent: {'; '.join(groups)}. Drop one of each group "
-        "(or fit with a penalty: fit_regularized)")
+        f"columns are linearly dependent: "
+        f"{listing(groups, str, sep='; ', brackets=False, item_chars=None)}. Drop one of each "
+        "group (or fit with a penalty: fit_regularized)")

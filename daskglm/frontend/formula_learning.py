@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import patsy
 import patsy.builtins
+from ..messages import listing
 from patsy.categorical import CategoricalSniffer, guess_categorical
 
 from .recipe import (LearnedFactor, categorical_missing, extra_values, in_task, names_in,
@@ -186,8 +187,9 @@ def check_missing(reports, missing):
             totals[name] = totals.get(name, 0) + count
     bad = {name: count for name, count in totals.items() if count}
     if bad and missing != "drop":
-        listing = ", ".join(f"{name!r} ({count} rows)" for name, count in bad.items())
-        raise ValueError(f"missing values in {listing}; pass missing='drop' to drop those rows")
+        shown = listing(bad.items(), render=lambda item: f"{item[0]!r} ({item[1]} rows)",
+                        brackets=False, hint=f"{len(bad)} terms in all")
+        raise ValueError(f"missing values in {shown}; pass missing='drop' to drop those rows")
     nonpositive = sum(r["nonpositive_exposure"] for r in reports)
     if nonpositive:
         raise ValueError(f"exposure must be positive; {nonpositive} row(s) have exposure <= 0")

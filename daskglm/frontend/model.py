@@ -373,7 +373,7 @@ class GLM:
 
 
 def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=None,
-        var_weights=None, missing="drop", eval_env=0) -> GLM:
+        var_weights=None, missing="drop", eval_env=0, safe=False) -> GLM:
     """A GLM from a patsy formula over a dask (or pandas) DataFrame.
 
     Parameters
@@ -397,6 +397,12 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
     eval_env : int or patsy.EvalEnvironment
         Where names that are not columns (``np``, your functions) are found:
         0 is the caller of ``glm``.
+    safe : bool
+        Refuse a formula that holds more than column names, operators and
+        the allowed transforms (:mod:`daskglm.frontend.formula_safety`).
+        patsy evaluates a formula as Python code, so by default (False) a
+        formula may call anything, as in statsmodels: pass True for a
+        formula from an untrusted source.
 
     Returns
     -------
@@ -419,6 +425,9 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
     >>> model.exog_names
     ['Intercept', 'C(g)[T.b]', 'C(g)[T.c]', 'x']
     """
+    if safe:
+        from .formula_safety import check_formula_safe
+        check_formula_safe(formula, columns=data.columns)
     env = eval_env if isinstance(eval_env, EvalEnvironment) else \
         EvalEnvironment.capture(eval_env + 1)
     return GLM.from_formula(formula, data, family=family, offset=offset, exposure=exposure,

@@ -28,6 +28,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..math.links import Log
+from ..messages import listing
 from .fast_design import build_design_block
 from .formula import as_dask_frame, attach_arrays
 from .recipe import complete_rows, extra_values, in_task
@@ -223,7 +224,8 @@ def _frame_recipe(formula, data, offset, exposure):
     columns = recipe.referenced_columns(rhs_only=True)
     absent = [c for c in columns if c not in data.columns]
     if absent:
-        raise ValueError(f"the new data lacks column(s) {absent} that the formula uses")
+        raise ValueError(f"the new data lacks column(s) {listing(absent)} that the formula "
+                         "uses")
     recipe = recipe.with_extras(extras)
     columns += [c for c in extras.values() if c not in columns]
     return data, recipe, columns

@@ -28,6 +28,7 @@ import patsy
 import patsy.builtins
 from patsy import EvalEnvironment, ModelDesc, Term
 
+from ..messages import listing
 from .transforms import as_2d
 
 __all__ = ["LearnedFactor", "Recipe", "complete_rows", "extra_values", "in_task", "names_in",
@@ -207,8 +208,8 @@ class Recipe:
                 unseen = set(values.dropna().unique()) - set(categories)
                 if unseen:
                     raise ValueError(
-                        f"column {column!r} has level(s) {sorted(map(str, unseen))} "
-                        f"not seen when the model was built (levels: {list(categories)})")
+                        f"column {column!r} has level(s) {listing(sorted(map(str, unseen)))} "
+                        f"not seen when the model was built (levels: {listing(categories)})")
                 df[column] = values.cat.set_categories(categories)
         return df
 

@@ -57,8 +57,12 @@ training partitions) and the states of its stateful transforms (``center``,
 ``numpy``), ``math`` and daskglm's mergeable transforms only; a fit whose
 formula calls other Python objects cannot be saved.
 
-A saved fit's formula is evaluated by patsy, as Python code, when it
-predicts: load only files you trust.
+A saved fit's formula is evaluated by patsy, as Python code, when it is
+loaded and when it predicts: load a file you do not trust with
+``load_fit(path, safe=True)`` (``daskglm predict`` does), which refuses a
+formula that holds more than column names, operators and the allowed
+transforms. The loader checks everything else in the file before using it
+(finite coefficients, lengths that agree, no more levels than coefficients).
 
 A reader refuses a document whose ``format`` is not ``"daskglm-fit"`` or
 whose ``version`` is newer than it knows. Later versions may add keys;
@@ -74,10 +78,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import patsy
 
 from ..math.families import get_family
+from ..messages import listing, shorten
 from . import transforms as _transforms
 from .formula import FormulaDesign
+from .formula_safety import UnsafeFormulaError, check_formula_safe
 from .prediction import predict
 from .recipe import LearnedFactor, Recipe
 from ..math.links import get_link
@@ -92,6 +99,9 @@ _MODULES = {"numpy": np, "math": math}
 #: daskglm's mergeable transforms, by the name written in the file.
 _TRANSFORM_FUNCTIONS = {f"daskglm.transforms.{name}": func
                         for name, func in _transforms.MERGEABLE.items()}
+#: Functions a saved formula may use by a bare name (``log(x)`` on the command line).
+_FUNCTIONS = {**_TRANSFORM_FUNCTIONS, "numpy.log": np.log, "numpy.exp": np.exp,
+              "numpy.sqrt": np.sqrt}
 #: Stateful transform classes and the attributes that are their state.
 _TRANSFORM_STATES = {"center": (_transforms.Center, ("count", "total")),
                      "standardize": (_transforms.Standardize, ("count", "mean", "m2"))}
@@ -122,7 +132,7 @@ def _json_level(value, where):
 def _namespace_document(namespace):
     named = {}
     functions, modules = {}, {}
-    for key, func in _TRANSFORM_FUNCTIONS.items():
+    for key, func in _FUNCTIONS.items():
         functions.setdefault(id(func), key)     # scale is standardize: keep the first name
     for key, module in _MODULES.items():
         modules.setdefault(id(module), key)
@@ -131,7 +141,8 @@ def _namespace_document(namespace):
         if key is None:
             raise ValueError(
                 f"cannot save the fit: its formula uses {name!r} from the Python session; a "
-                "saved fit may use numpy (np), math and patsy's and daskglm's transforms only")
+                "saved fit may use numpy (np), math, numpy's log, exp and sqrt, and patsy's and "
+                "daskglm's transforms only")
         named[name] = key
     return named
 
@@ -324,38 +335,72 @@ def _family_from(document):
     for key, value in (("params", params), ("link_params", link_params)):
         if not isinstance(value, dict):
             raise ValueError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
-    if link_params:
-        link = type(link)(**link_params)
-    family = get_family(name, link=link)
-    return type(family)(link=link, **params) if params else family
+    try:
+        if link_params:
+            link = type(link)(**link_params)
+        family = get_family(name, link=link)
+        return type(family)(link=link, **params) if params else family
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{where} cannot be rebuilt: {error}") from None
 
 
 def _require(document, key, kinds, where="the saved fit"):
     if not isinstance(document, dict) or key not in document:
         raise ValueError(f"{where} lacks the key {key!r}")
     value = document[key]
-    if not isinstance(value, kinds):
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         raise ValueError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
     return value
 
 
-def _floats(values):
-    return np.array([np.nan if v is None else v for v in values], dtype=float)
+def _floats(values, where, finite=False):
+    """A float array of JSON numbers (null is NaN unless ``finite``), refusing anything else."""
+    if not isinstance(values, list):
+        raise ValueError(f"{where} is not a list of numbers")
+    result = np.empty(len(values))
+    for position, value in enumerate(values):
+        if value is None and not finite:
+            result[position] = np.nan
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{where} holds {shorten(repr(value))}, not a number")
+        try:
+            result[position] = float(value)
+        except OverflowError:
+            raise ValueError(f"{where} holds a number too large for a float") from None
+        if finite and not math.isfinite(result[position]):
+            raise ValueError(f"{where} holds {shorten(repr(value))}, not a finite number")
+    return result
+
+
+def _levels(values, where):
+    """A list of distinct JSON scalars (str, bool, int, finite float)."""
+    if not isinstance(values, list):
+        raise ValueError(f"{where} is not a list of levels")
+    for value in values:
+        if not isinstance(value, (str, bool, int, float)) or \
+                (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"{where} holds the level {shorten(repr(value))}, which is not "
+                             "a string or a finite number")
+    if len(set(map(repr, values))) != len(values):
+        raise ValueError(f"{where} lists a level twice")
+    return tuple(values)
 
 
 def _meta_frame(columns):
     frame = {}
     for name, column in columns.items():
-        dtype = _require(column, "dtype", str, f"the saved column {name!r}")
+        where = f"the saved column {shorten(name)!r}"
+        dtype = _require(column, "dtype", str, where)
         if dtype == "category":
-            dtype = pd.CategoricalDtype(column.get("categories", []),
+            dtype = pd.CategoricalDtype(_levels(column.get("categories", []), where),
                                         ordered=bool(column.get("ordered", False)))
         else:
             try:
                 dtype = pd.api.types.pandas_dtype(dtype)
-            except TypeError as error:
-                raise ValueError(f"the saved column {name!r} has an unknown dtype {dtype!r}") \
-                    from error
+            except TypeError:
+                raise ValueError(f"{where} has an unknown dtype {shorten(dtype)!r}") from None
         frame[name] = pd.Series([], dtype=dtype)
     return pd.DataFrame(frame)
 
@@ -363,46 +408,58 @@ def _meta_frame(columns):
 def _transform_from(state, where):
     type_name = _require(state, "type", str, where)
     if type_name not in _TRANSFORM_STATES:
-        raise ValueError(f"{where}: unknown stateful transform {type_name!r}")
+        raise ValueError(f"{where}: unknown stateful transform {shorten(type_name)!r}")
     cls, fields = _TRANSFORM_STATES[type_name]
     transform = cls()
     for field in fields:
-        value = _require(state, field, (int, list), where)
-        setattr(transform, field, int(value) if field == "count" else _floats(value))
+        if field == "count":
+            value = int(_require(state, field, int, where))
+        else:
+            value = _floats(_require(state, field, list, where), f"{where}'s {field!r}")
+        setattr(transform, field, value)
     return transform
 
 
-def _learned_from(code, factor):
-    where = f"the saved term {code!r}"
+def _learned_from(code, factor, n_coefficients):
+    where = f"the saved term {shorten(code)!r}"
     kind = _require(factor, "kind", str, where)
     if kind not in ("numerical", "categorical"):
-        raise ValueError(f"{where}: unknown kind {kind!r}")
+        raise ValueError(f"{where}: unknown kind {shorten(kind)!r}")
     transforms = {name: _transform_from(state, where)
-                  for name, state in factor.get("transforms", {}).items()}
+                  for name, state in _require(factor, "transforms", dict, where).items()} \
+        if "transforms" in factor else {}
     if kind == "numerical":
-        return LearnedFactor(kind, n_columns=int(_require(factor, "n_columns", int, where)),
-                             transforms=transforms)
-    levels = tuple(_require(factor, "levels", list, where))
+        n_columns = _require(factor, "n_columns", int, where)
+        if not 1 <= n_columns <= max(n_coefficients, 1):
+            raise ValueError(f"{where} has {n_columns} columns, but the fit has "
+                             f"{n_coefficients} coefficients")
+        return LearnedFactor(kind, n_columns=n_columns, transforms=transforms)
+    levels = _levels(_require(factor, "levels", list, where), f"{where}'s levels")
+    if len(levels) > n_coefficients + 1:
+        # each term of a factor with L levels has at least L - 1 coefficients;
+        # more levels than that would only make patsy allocate a levels x levels contrast
+        raise ValueError(f"{where} lists {len(levels):,} levels, but the fit has only "
+                         f"{n_coefficients} coefficients; the file is inconsistent")
     return LearnedFactor(kind, levels=levels,
                          explicit_levels=bool(factor.get("explicit_levels")),
                          transforms=transforms)
 
 
-def _recipe_from(formula, design):
+def _recipe_from(formula, design, n_coefficients):
     namespace = {}
     for name, key in _require(design, "namespace", dict, "the saved design").items():
-        if key in _MODULES:
+        if isinstance(key, str) and key in _MODULES:
             namespace[name] = _MODULES[key]
-        elif key in _TRANSFORM_FUNCTIONS:
-            namespace[name] = _TRANSFORM_FUNCTIONS[key]
+        elif isinstance(key, str) and key in _FUNCTIONS:
+            namespace[name] = _FUNCTIONS[key]
         else:
-            raise ValueError(f"the saved design's namespace names {key!r} for {name!r}, "
-                             "which daskglm does not know")
+            raise ValueError(f"the saved design's namespace names {shorten(repr(key))} for "
+                             f"{shorten(name)!r}, which daskglm does not know")
     columns = _require(design, "columns", dict, "the saved design")
     meta = _meta_frame(columns)
-    categories = {name: tuple(column["categories"]) for name, column in columns.items()
+    categories = {name: tuple(meta[name].dtype.categories) for name, column in columns.items()
                   if column.get("dtype") == "category"}
-    learned = {code: _learned_from(code, factor)
+    learned = {code: _learned_from(code, factor, n_coefficients)
                for code, factor in _require(design, "factors", dict, "the saved design").items()}
     return Recipe(formula, namespace, meta, learned, categories)
 
@@ -415,7 +472,7 @@ class SavedFit:
     formula : str
     family : Family
     params, bse, tvalues, pvalues : pandas.Series
-        By column name (NaN where the file holds null).
+        By column name (NaN where the file holds null; params are always finite).
     statistics, convergence : dict
         As in the file.
     exog_names : list of str
@@ -423,39 +480,62 @@ class SavedFit:
         The whole document as read.
     """
 
-    def __init__(self, document):
+    def __init__(self, document, safe=False):
         self.document = document
         self.formula = _require(document, "formula", str)
         self.family = _family_from(_require(document, "family", dict))
-        self.exog_names = [str(n) for n in _require(document, "exog_names", list)]
+        self.exog_names = _exog_names(document)
         for key in ("params", "bse", "tvalues", "pvalues"):
-            values = _require(document, key, dict)
-            missing = [n for n in self.exog_names if n not in values]
-            if missing:
-                raise ValueError(f"the saved fit's {key!r} lacks {missing}")
-            setattr(self, key, pd.Series(_floats([values[n] for n in self.exog_names]),
-                                         index=self.exog_names))
+            setattr(self, key, self._by_name(key, finite=key == "params"))
+        self._cov_params = self._covariance()
         self.statistics = dict(_require(document, "statistics", dict))
         self.convergence = dict(_require(document, "convergence", dict))
-        recipe = _recipe_from(self.formula, _require(document, "design", dict))
-        self.design = FormulaDesign(recipe, [], [])
-        if self.design.exog_names != self.exog_names:
+        design = _require(document, "design", dict)
+        if safe:
+            check_formula_safe(self.formula, columns=_require(design, "columns", dict,
+                                                              "the saved design"),
+                               opt_out="safe=False (--allow-python-formula)")
+        recipe = _recipe_from(self.formula, design, len(self.exog_names))
+        try:
+            self.design = FormulaDesign(recipe, [], [])
+            built = self.design.exog_names
+        except (patsy.PatsyError, KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"the saved design does not fit its formula "
+                             f"{shorten(self.formula)!r}: {shorten(error, 200)}") from None
+        if built != self.exog_names:
             raise ValueError(
-                f"the saved design builds the columns {self.design.exog_names} but the saved "
-                f"coefficients are for {self.exog_names}; the file is inconsistent")
+                f"the saved design builds the columns {listing(built)} but the saved "
+                f"coefficients are for {listing(self.exog_names)}; the file is inconsistent")
 
     def __repr__(self):
         return f"<SavedFit {self.formula!r}, {self.family!r}>"
 
+    def _by_name(self, key, finite):
+        values = _require(self.document, key, dict)
+        missing = [n for n in self.exog_names if n not in values]
+        if missing:
+            raise ValueError(f"the saved fit's {key!r} lacks {listing(missing)}")
+        if len(values) != len(self.exog_names):
+            raise ValueError(f"the saved fit's {key!r} has {len(values)} values for "
+                             f"{len(self.exog_names)} coefficients")
+        return pd.Series(_floats([values[n] for n in self.exog_names],
+                                 f"the saved fit's {key!r}", finite=finite),
+                         index=self.exog_names)
+
+    def _covariance(self):
+        rows = _require(self.document, "cov_params", list)
+        size = len(self.exog_names)
+        if len(rows) != size or not all(isinstance(row, list) and len(row) == size
+                                        for row in rows):
+            raise ValueError(f"the saved cov_params is not {size} x {size} (one row and "
+                             "column per coefficient)")
+        return np.array([_floats(row, "the saved cov_params") for row in rows],
+                        dtype=float).reshape(size, size)
+
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the estimates, as saved (NaN for a penalized fit)."""
-        rows = _require(self.document, "cov_params", list)
         names = self.exog_names
-        values = np.array([_floats(row) for row in rows], dtype=float)
-        if values.shape != (len(names), len(names)):
-            raise ValueError(f"the saved cov_params has shape {values.shape}, "
-                             f"expected {(len(names), len(names))}")
-        return pd.DataFrame(values, index=names, columns=names)
+        return pd.DataFrame(self._cov_params.copy(), index=names, columns=names)
 
     def predict(self, new_data, which="mean", offset=None, exposure=None):
         """Predictions on new data, as :meth:`daskglm.GLMResults.predict` makes them.
@@ -477,8 +557,59 @@ class SavedFit:
                        offset=offset, exposure=exposure, formula=self.design)
 
 
-def load_fit(path) -> SavedFit:
+def _exog_names(document):
+    names = _require(document, "exog_names", list)
+    if not names or not all(isinstance(name, str) for name in names):
+        raise ValueError("the saved fit's 'exog_names' must be a non-empty list of names")
+    if len(set(names)) != len(names):
+        raise ValueError("the saved fit's 'exog_names' names a column twice")
+    return names
+
+
+def _reject_constant(name):
+    raise ValueError(f"it holds {name}, which is not JSON")
+
+
+def _read_document(path):
+    """The JSON object in ``path``, refusing what is not a daskglm saved fit."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+        document = json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not a daskglm saved fit: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not a daskglm saved fit: not JSON ({error}; a "
+                         "truncated file?)") from None
+    except RecursionError:
+        raise ValueError(f"{path} is not a daskglm saved fit: nested too deeply") from None
+    except ValueError as error:
+        raise ValueError(f"{path} is not a daskglm saved fit: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a daskglm saved fit (no \"format\": \"{FORMAT}\")")
+    version = document.get("version")
+    if not isinstance(version, numbers.Integral) or isinstance(version, bool) or version < 1:
+        raise ValueError(f"{path} has an invalid format version {shorten(repr(version))}")
+    if version > VERSION:
+        raise ValueError(f"{path} was saved in format version {version}; this daskglm reads "
+                         f"version {VERSION} and older: upgrade daskglm")
+    return document
+
+
+def load_fit(path, safe=False) -> SavedFit:
     """Read a saved-fit file written by :func:`save_results` or ``daskglm fit --save``.
+
+    Everything in the file is checked before it is used: every coefficient
+    must be a finite number, every list must have one entry per coefficient,
+    and no factor may list more levels than the coefficients could hold.
+
+    Parameters
+    ----------
+    path : str or path-like
+    safe : bool
+        Refuse a formula that holds more than column names, operators and the
+        allowed transforms (:mod:`daskglm.frontend.formula_safety`). The
+        formula is evaluated by patsy, as Python, already while loading: pass
+        True for a file from an untrusted source (``daskglm predict`` does).
 
     Raises
     ------
@@ -486,20 +617,15 @@ def load_fit(path) -> SavedFit:
         If there is no such file.
     ValueError
         If the file is not JSON, not a daskglm saved fit, of a newer format
-        version, or inconsistent.
+        version, or inconsistent; the message names the file.
+    UnsafeFormulaError
+        With ``safe=True``, for a formula outside the allow-list.
     """
     path = Path(path)
-    text = path.read_text()
+    document = _read_document(path)
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not a daskglm saved fit: not JSON ({error})") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a daskglm saved fit (no \"format\": \"{FORMAT}\")")
-    version = document.get("version")
-    if not isinstance(version, numbers.Integral) or isinstance(version, bool) or version < 1:
-        raise ValueError(f"{path} has an invalid format version {version!r}")
-    if version > VERSION:
-        raise ValueError(f"{path} was saved in format version {version}; this daskglm reads "
-                         f"version {VERSION} and older: upgrade daskglm")
-    return SavedFit(document)
+        return SavedFit(document, safe=safe)
+    except UnsafeFormulaError as error:
+        raise UnsafeFormulaError(f"{path}: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None
