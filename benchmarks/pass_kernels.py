@@ -20,7 +20,12 @@ that the numbers are per core:
    blocks against the numba kernel (the reason for the numba kernel);
 6. inside the fused kernel: its sweep stopped after each of its steps
    (transpose, ``eta``, row math, gradient, Gram matrix), and the IRLS
-   start's numba kernel against the numpy row math it replaced.
+   start's numba kernel against the numpy row math it replaced;
+7. the fused pass per row for canonical and non-canonical links (logistic
+   against probit on the logistic data, Poisson's log link against its
+   identity link on positive data), one thread, the same chunks. It also runs
+   against a revision before the plug-in kernels (then only the canonical
+   rows), for before/after comparisons.
 
 It only reads daskglm; it changes nothing. The numbers go to stdout.
 """
@@ -301,30 +306,33 @@ def thread_scaling(X, h):
         print(f"   {name:55s} {1e3 * one:8.1f} ms -> {1e3 * two:8.1f} ms")
 
 
-@njit(nogil=True)
-def _kernel_steps(X, y, coef, steps):
-    """The fused logistic sweep of ``daskglm.passes.kernels``, stopped after ``steps`` steps."""
-    n, p = X.shape
-    XT, H = _kernels._buffers(p)
-    eta, r, h = np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK)
-    grad = np.zeros(p)
-    value = 0.0
-    for start in range(0, n, _kernels._BLOCK):
-        m = min(n, start + _kernels._BLOCK) - start
-        _kernels._transpose(X, start, m, XT)
-        if steps >= 2:
-            _kernels._linear_predictor(XT, coef, m, p, eta)
-        if steps >= 3:
-            for i in range(m):
-                nll, gradient, fisher = _kernels._row_math(0, y[start + i], eta[i])
-                value += nll
-                r[i] = gradient
-                h[i] = fisher
-        if steps >= 4:
-            _kernels._add_moment(XT, r, m, p, grad)
-        if steps >= 5:
-            _kernels._accumulate_gram(XT, h, m, p, H)
-    return value + grad.sum() + H[0, 0] + XT[0, 0] + eta[0]
+def _kernel_steps_for(row):
+    """The fused sweep of ``daskglm.passes.kernels`` around ``row``, stopped after ``steps`` steps."""
+    @njit(nogil=True)
+    def steps_kernel(X, y, coef, steps):
+        n, p = X.shape
+        XT, H = _kernels._buffers(p)
+        eta = np.zeros(_kernels._BLOCK)
+        r, h = np.zeros(_kernels._BLOCK), np.zeros(_kernels._BLOCK)
+        grad = np.zeros(p)
+        value = 0.0
+        for start in range(0, n, _kernels._BLOCK):
+            m = min(n, start + _kernels._BLOCK) - start
+            _kernels._transpose(X, start, m, XT)
+            if steps >= 2:
+                _kernels._linear_predictor(XT, coef, m, p, eta)
+            if steps >= 3:
+                for i in range(m):
+                    nll, gradient, fisher = row(y[start + i], eta[i])
+                    value += nll
+                    r[i] = gradient
+                    h[i] = fisher
+            if steps >= 4:
+                _kernels._add_moment(XT, r, m, p, grad)
+            if steps >= 5:
+                _kernels._accumulate_gram(XT, h, m, p, H)
+        return value + grad.sum() + H[0, 0] + XT[0, 0] + eta[0]
+    return steps_kernel
 
 
 def kernel_steps(X, y, coef):
@@ -336,19 +344,80 @@ def kernel_steps(X, y, coef):
     print(f"\n6. inside the fused kernel, one thread, one chunk of {len(y):,} rows")
     steps = ["transpose the block", "+ eta = X b", "+ row math (exp, log)",
              "+ gradient", "+ Gram matrix (the whole sweep)"]
+    kernel = _kernel_steps_for(Logistic().row_math.row)
     for count, name in enumerate(steps, start=1):
-        seconds = best_of(lambda: _kernel_steps(X, y, coef, count))
+        seconds = best_of(lambda: kernel(X, y, coef, count))
         print(f"   {name:55s} {1e3 * seconds:8.2f} ms")
     numpy_start = best_of(lambda: _in_row_blocks(_irls_start_arrays, X, y, None, None, Logistic()))
-    numba_start = best_of(lambda: _kernels.canonical_start(X, y, None, None, 0))
-    print(f"   {'IRLS start: numpy row math + numba Gram [previous]':55s} {1e3 * numpy_start:8.2f} ms")
+    numba_start = best_of(lambda: _kernels.irls_start(X, y, None, None, Logistic()))
+    print(f"   {'IRLS start: row loop, then the Gram matrix [sparse path]':55s} {1e3 * numpy_start:8.2f} ms")
     print(f"   {'IRLS start: one numba sweep [current]':55s} {1e3 * numba_start:8.2f} ms")
+
+
+def _positive_counts(n_rows, n_features, seed=2):
+    """Positive X (and an intercept) and positive coefficients, so that the
+    identity link's mean is positive: one design for both Poisson links."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(n_rows), rng.uniform(0.0, 1.0, (n_rows, n_features))])
+    coef = np.full(n_features + 1, 1.0 / n_features)
+    y = rng.poisson(X @ coef).astype(float)
+    return X, y, coef
+
+
+def _fused_pass_function(family):
+    """One chunk's fused pass for ``family``, or None where this daskglm has
+    none (before the plug-in kernels, only canonical families had one; the
+    section then times that revision's kernel, for before/after runs)."""
+    if hasattr(_kernels, "fused_pass"):
+        return lambda X, y, coef: _kernels.fused_pass(X, y, None, None, coef, family)
+    if not family.is_canonical:
+        return None
+    code = _kernels.KERNEL_CODES[type(family).__name__.lower()]
+    return lambda X, y, coef: _kernels.canonical_pass(X, y, None, None, coef, code)
+
+
+def family_passes(logistic_data, n_rows, n_chunks=4, rounds=5):
+    """Section 7: the fused pass per row, canonical against non-canonical links."""
+    from daskglm import Logistic, Poisson, links
+
+    X_counts, y_counts, coef_counts = _positive_counts(n_rows, logistic_data[0].shape[1] - 1)
+    cases = [
+        ("Logistic (logit)", Logistic(), logistic_data),
+        ("Logistic(link=Probit())", Logistic(link=links.Probit()), logistic_data),
+        ("Poisson (log)", Poisson(), (X_counts, y_counts, coef_counts)),
+        ("Poisson(link=Identity())", Poisson(link=links.Identity()),
+         (X_counts, y_counts, coef_counts)),
+    ]
+    bounds = np.linspace(0, n_rows, n_chunks + 1).astype(int)
+    print(f"\n7. the fused pass per row by family and link, one thread, {n_rows:,} x "
+          f"{logistic_data[0].shape[1]} in {n_chunks} chunks (best of {rounds} "
+          f"interleaved rounds)")
+    timed = []
+    for name, family, (X, y, coef) in cases:
+        run = _fused_pass_function(family)
+        if run is None:
+            print(f"   {name:30s}  (no fused pass in this revision)")
+            continue
+        chunks = [(X[a:b], y[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        for X_chunk, y_chunk in chunks[:1]:
+            run(X_chunk[:256], y_chunk[:256], coef)          # compile outside the timing
+        timed.append((name, run, chunks, coef))
+    best = {name: np.inf for name, *_ in timed}
+    for _ in range(rounds):       # interleaved: a busy neighbour slows every case alike
+        for name, run, chunks, coef in timed:
+            start = time.perf_counter()
+            for X_chunk, y_chunk in chunks:
+                run(X_chunk, y_chunk, coef)
+            best[name] = min(best[name], time.perf_counter() - start)
+    for name in best:
+        print(f"   {name:30s} {1e9 * best[name] / n_rows:8.1f} ns per row")
+    return best
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--sections", default="123456")
+    parser.add_argument("--sections", default="1234567")
     args = parser.parse_args(argv)
     data = PROBLEMS["logistic"].scaled(n_rows=args.rows).make()
     X, y = data.design, data.y
@@ -370,6 +439,9 @@ def main(argv=None):
     if "6" in args.sections:
         with threadpool_limits(1):
             kernel_steps(X, y, coef)
+    if "7" in args.sections:
+        with threadpool_limits(1):
+            family_passes((X, y, coef), X.shape[0])
 
 
 if __name__ == "__main__":

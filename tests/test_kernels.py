@@ -1,12 +1,14 @@
-"""The numba pass kernels against plain numpy on the same chunk."""
+"""The numba pass kernels against the same row math applied over arrays
+(the path of sparse chunks and trial points) on the same chunk."""
 
 import numpy as np
 import pytest
+from numba import njit
 
 from daskglm import Logistic, Normal, Poisson
 from daskglm.passes import kernels as _kernels
 from daskglm.passes.objective import (_evaluate_arrays, _evaluate_chunk, _in_row_blocks,
-                               _irls_start_arrays, _irls_start_chunk, kernel_code)
+                               _irls_start_arrays, _irls_start_chunk)
 
 
 @pytest.mark.parametrize("n_cols", [1, 2, 3, 4, 5, 6, 21, 37])
@@ -83,9 +85,8 @@ def test_logistic_loss_is_accurate_to_an_ulp_where_it_is_tiny():
     eta = np.concatenate([-np.logspace(-8, np.log10(700), 400), np.logspace(-8, 1.5, 100)])
     for y in (0.0, 1.0):
         losses = np.array([
-            _kernels.canonical_pass(np.ones((1, 1)), np.array([y]), None, None,
-                                    np.array([e]), _kernels.KERNEL_CODES["logistic"],
-                                    hessian=False)[0]
+            _kernels.fused_pass(np.ones((1, 1)), np.array([y]), None, None,
+                                np.array([e]), Logistic(), hessian=False)[0]
             for e in (eta if y == 0 else -eta)
         ])
         expected = np.logaddexp(0.0, eta)  # y = 1 at -eta has the same loss
@@ -131,11 +132,25 @@ def test_poisson_overflow_gives_an_infinite_value():
     assert fused[0] == np.inf
 
 
-def test_only_exact_canonical_families_use_the_kernel():
-    class MyLogistic(Logistic):
-        pass
+def test_a_subclass_gets_its_own_compiled_math():
+    """Kernels are cached per family (class and parameters), so a subclass
+    that changes the math is never served its parent's kernel."""
 
-    assert kernel_code(Logistic()) is not None
-    assert kernel_code(Poisson(link="sqrt")) is None
-    assert kernel_code(Logistic(link="probit")) is None
-    assert kernel_code(MyLogistic()) is None
+    class ShiftedNormal(Normal):
+        def functions(self):
+            base = Normal().scalars
+
+            @njit
+            def row(y, eta):
+                return base.canonical_row(y + 1.0, eta)
+
+            return {**Normal.functions(self), "canonical_row": row}
+
+    rng = np.random.default_rng(2)
+    X, y = _data(Normal(), rng, n=300, p=3)
+    coef = np.zeros(3)
+    value, grad, _, _ = _kernels.fused_pass(X, y, None, None, coef, ShiftedNormal())
+    plain = _kernels.fused_pass(X, y + 1.0, None, None, coef, Normal())
+    np.testing.assert_allclose(value, plain[0], rtol=1e-13)
+    np.testing.assert_allclose(grad, plain[1], rtol=1e-13)
+    assert ShiftedNormal() != Normal() and ShiftedNormal().row_math.row is not Normal().row_math.row

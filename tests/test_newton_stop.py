@@ -57,7 +57,8 @@ def test_a_predicted_stop_meets_tol_at_the_answer(name, family, regularizer):
                 # the second-order Taylor model)
                 gained = fit.history[-1]["objective"] - objective
                 part = 0.05 if family.is_canonical else 0.5
-                assert gained > 0
+                # (at tol=1e-8 the last step gains less than the sum's rounding)
+                assert gained > -1e-13 * objective
                 assert abs(fit.objective - objective) <= part * gained + 1e-13 * objective
                 assert fit.n_passes == fit.n_iter
     if name == "normal":  # the IRLS start is the exact answer: nothing left to predict

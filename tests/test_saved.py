@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 import daskglm
-from daskglm.frontend.saved import FORMAT, VERSION, fit_document, load_fit, save_results
+from daskglm.families import FAMILIES
+from daskglm.frontend.saved import (FORMAT, VERSION, _family_document, _family_from,
+                                    fit_document, load_fit, save_results)
 
 FORMULA = ("y ~ center(x) + standardize(np.log(z)) + C(g, Treatment('b')) + h + C(k) + flag"
            " + z:g")
@@ -78,7 +80,8 @@ def test_document_is_strict_json_with_the_documented_keys(fitted, tmp_path):
 
     document = json.loads(text, parse_constant=refuse)
     assert document["format"] == FORMAT and document["version"] == VERSION
-    assert document["family"] == {"name": "poisson", "link": "log"}
+    assert document["family"] == {"name": "poisson", "link": "log", "params": {},
+                                  "link_params": {}}
     assert document["training"] == {"exposure": "years"}
     factors = document["design"]["factors"]
     # levels learned over all partitions; the explicit categories keep their order
@@ -157,3 +160,41 @@ def test_inconsistent_document_is_refused(fitted, tmp_path):
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError, match="inconsistent"):
         load_fit(path)
+
+
+def test_a_file_without_family_parameters_still_loads(fitted, tmp_path):
+    """Files written before families had parameters name only family and link."""
+    document = fit_document(fitted)
+    del document["family"]["params"], document["family"]["link_params"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(document))
+    loaded = load_fit(path)
+    assert loaded.family == daskglm.Poisson()
+    pd.testing.assert_series_equal(loaded.params, fitted.params)
+
+
+class _DispersedPoisson(daskglm.Poisson):
+    """A Poisson family with a (here inert) parameter, to test that saved
+    fits keep parameters."""
+
+    name = "DispersedPoisson"
+    param_names = ("dispersion",)
+
+    def __init__(self, link=None, dispersion=1.0):
+        super().__init__(link=link)
+        self.dispersion = dispersion
+
+
+@pytest.mark.parametrize("family", [
+    daskglm.Poisson(), daskglm.Logistic(link="probit"), daskglm.Normal(link="log"),
+    _DispersedPoisson(dispersion=2.5), _DispersedPoisson(link="sqrt", dispersion=0.5),
+], ids=repr)
+def test_family_and_its_parameters_round_trip(family, monkeypatch):
+    monkeypatch.setitem(FAMILIES, "dispersedpoisson", _DispersedPoisson)
+    restored = _family_from(json.loads(json.dumps(_family_document(family))))
+    assert restored == family and type(restored) is type(family)
+    assert restored.params == family.params and restored.link == family.link
+    assert hash(restored) == hash(family)
+    if family.params:
+        other = _DispersedPoisson(link=family.link, dispersion=family.params[0] + 1)
+        assert other != family and repr(other) != repr(family)

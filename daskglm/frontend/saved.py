@@ -15,7 +15,9 @@ A JSON object::
       "version": 1,                         the format's version
       "daskglm_version": "0.1.0",           the version that wrote it
       "formula": "claims ~ age + C(region)",
-      "family": {"name": "poisson", "link": "log"},
+      "family": {"name": "poisson", "link": "log",
+                 "params": {}, "link_params": {}},   parameters by name (a file
+                                            without them, as written before, loads)
       "method": "newton",                   the solver
       "cov_type": "nonrobust",
       "penalty": null,                      or {"alpha": 0.01, "l1_ratio": 1.0}
@@ -78,6 +80,7 @@ from . import transforms as _transforms
 from .formula import FormulaDesign
 from .prediction import predict
 from .recipe import LearnedFactor, Recipe
+from ..math.links import get_link
 
 __all__ = ["FORMAT", "VERSION", "SavedFit", "fit_document", "dumps", "save_results", "load_fit"]
 
@@ -245,7 +248,7 @@ def fit_document(results) -> dict:
         "version": VERSION,
         "daskglm_version": __version__,
         "formula": formula.formula,
-        "family": {"name": family.name.lower(), "link": family.link.name},
+        "family": _family_document(family),
         "method": str(results.method),
         "cov_type": results.cov_type,
         "penalty": None if penalty is None else {"alpha": penalty.alpha,
@@ -303,6 +306,30 @@ def dumps(document) -> str:
 
 
 # -- reading ---------------------------------------------------------------------
+def _family_document(family):
+    """The family's name, its link's name and both one's parameters, by name."""
+    link = family.link
+    return {"name": family.name.lower(), "link": link.name,
+            "params": dict(zip(family.param_names, family.params)),
+            "link_params": dict(zip(link.param_names, link.params))}
+
+
+def _family_from(document):
+    """The family :func:`_family_document` describes, parameters restored."""
+    where = "the saved family"
+    name = _require(document, "name", str, where)
+    link = get_link(_require(document, "link", str, where))
+    params = document.get("params", {})
+    link_params = document.get("link_params", {})
+    for key, value in (("params", params), ("link_params", link_params)):
+        if not isinstance(value, dict):
+            raise ValueError(f"{where}: {key!r} has the wrong type ({type(value).__name__})")
+    if link_params:
+        link = type(link)(**link_params)
+    family = get_family(name, link=link)
+    return type(family)(link=link, **params) if params else family
+
+
 def _require(document, key, kinds, where="the saved fit"):
     if not isinstance(document, dict) or key not in document:
         raise ValueError(f"{where} lacks the key {key!r}")
@@ -399,9 +426,7 @@ class SavedFit:
     def __init__(self, document):
         self.document = document
         self.formula = _require(document, "formula", str)
-        family = _require(document, "family", dict)
-        self.family = get_family(_require(family, "name", str, "the saved family"),
-                                 link=_require(family, "link", str, "the saved family"))
+        self.family = _family_from(_require(document, "family", dict))
         self.exog_names = [str(n) for n in _require(document, "exog_names", list)]
         for key in ("params", "bse", "tvalues", "pvalues"):
             values = _require(document, key, dict)

@@ -1,16 +1,20 @@
 """Link functions: the map between a family's mean ``mu`` and the linear predictor ``eta``.
 
-Every link works elementwise on in-memory arrays (one chunk) and knows
-nothing of dask. A link gives
+A link is written once, as ``@njit`` scalar functions that numba compiles
+into every pass (:attr:`Link.scalars`):
 
-- ``link(mu)`` (also ``__call__``): eta = g(mu)
-- ``inverse(eta)``: mu = g^{-1}(eta)
-- ``deriv(mu)``: d eta / d mu
-- ``inverse_deriv(eta)``: d mu / d eta
-- ``inverse_deriv2(eta)``: d^2 mu / d eta^2 (for the observed information)
+- ``link(mu)``: eta = g(mu); ``deriv(mu)``: d eta / d mu;
+- ``inverse(eta)``: mu = g^{-1}(eta); ``inverse_deriv(eta)``: d mu / d eta;
+  ``inverse_deriv2(eta)``: d^2 mu / d eta^2 (for the observed information);
 - ``log_inverse(eta)``, ``log1m_inverse(eta)``, ``log_inverse_deriv(eta)``:
-  log(mu), log(1 - mu) and log(d mu / d eta), computed without forming mu
-  where that loses precision, so that families stay finite far into the tails.
+  log(mu), log(1 - mu) and log |d mu / d eta|, computed without forming mu
+  where that loses precision, so that families stay finite far into the
+  tails. A link that does not give them gets the plain logarithms.
+
+The numpy methods of the same names (and ``__call__`` for ``link``) apply
+those scalars to arrays. A link with parameters builds its scalars as
+closures over them and lists them in :attr:`Link.params`, which equality,
+hashing and ``repr`` include.
 
 The names follow statsmodels (``Logit``, ``Probit``, ``CLogLog``, ``Log``,
 ``Identity``, ``Inverse``, ``Sqrt``).
@@ -18,11 +22,17 @@ The names follow statsmodels (``Logit``, ``Probit``, ``CLogLog``, ``Log``,
 
 from __future__ import annotations
 
-import numpy as np
-from scipy import special
+import functools
+import math
+from collections import namedtuple
+
+from numba import njit
+
+from .compiled import elementwise
 
 __all__ = [
     "Link",
+    "LinkScalars",
     "Logit",
     "Probit",
     "CLogLog",
@@ -33,52 +43,170 @@ __all__ = [
     "get_link",
 ]
 
-_LOG_SQRT_2PI = 0.5 * np.log(2.0 * np.pi)
+LinkScalars = namedtuple("LinkScalars", [
+    "link", "deriv", "inverse", "inverse_deriv", "inverse_deriv2",
+    "log_inverse", "log1m_inverse", "log_inverse_deriv",
+])
+
+_REQUIRED = ("link", "deriv", "inverse", "inverse_deriv", "inverse_deriv2")
+
+_jit = njit(nogil=True, cache=True, error_model="numpy")
 
 
 class Link:
-    """Base class of link functions; subclasses implement the four maps."""
+    """Base class of link functions.
+
+    A subclass sets ``name`` and returns its ``@njit`` scalar functions from
+    :meth:`functions` (a dict with at least ``link``, ``deriv``,
+    ``inverse``, ``inverse_deriv`` and ``inverse_deriv2``; the log-scale
+    helpers where the plain logarithm loses precision). Everything else,
+    the numpy methods included, follows from them.
+    """
 
     name = "link"
+    #: Names of the constructor's keyword parameters.
+    param_names: tuple = ()
+
+    def functions(self) -> dict:
+        """The link's ``@njit`` scalar functions, by name."""
+        raise NotImplementedError
+
+    @property
+    def params(self) -> tuple:
+        """The link's parameter values, in ``param_names`` order."""
+        return tuple(getattr(self, name) for name in self.param_names)
+
+    @property
+    def scalars(self) -> LinkScalars:
+        """The compiled scalar functions, defaults filled in (built once per link)."""
+        return _link_scalars(self)
 
     def __call__(self, mu):
         return self.link(mu)
 
     def link(self, mu):
-        raise NotImplementedError
+        return elementwise(self.scalars.link, mu)
 
     def inverse(self, eta):
-        raise NotImplementedError
+        return elementwise(self.scalars.inverse, eta)
 
     def deriv(self, mu):
-        raise NotImplementedError
+        return elementwise(self.scalars.deriv, mu)
 
     def inverse_deriv(self, eta):
-        raise NotImplementedError
+        return elementwise(self.scalars.inverse_deriv, eta)
 
     def inverse_deriv2(self, eta):
-        raise NotImplementedError
+        return elementwise(self.scalars.inverse_deriv2, eta)
 
     def log_inverse(self, eta):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(self.inverse(eta))
+        return elementwise(self.scalars.log_inverse, eta)
 
     def log1m_inverse(self, eta):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log1p(-self.inverse(eta))
+        return elementwise(self.scalars.log1m_inverse, eta)
 
     def log_inverse_deriv(self, eta):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(np.abs(self.inverse_deriv(eta)))
+        return elementwise(self.scalars.log_inverse_deriv, eta)
 
     def __repr__(self):
-        return f"{type(self).__name__}()"
+        return f"{type(self).__name__}({', '.join(map(repr, self.params))})"
 
     def __eq__(self, other):
-        return type(self) is type(other)
+        return type(self) is type(other) and self.params == other.params
 
     def __hash__(self):
-        return hash(type(self))
+        return hash((type(self), self.params))
+
+
+@functools.lru_cache(maxsize=None)
+def _link_scalars(link) -> LinkScalars:
+    functions = dict(link.functions())
+    missing = [name for name in _REQUIRED if name not in functions]
+    if missing:
+        raise TypeError(f"{link!r}.functions() lacks {', '.join(missing)}")
+    inverse, inverse_deriv = functions["inverse"], functions["inverse_deriv"]
+    functions.setdefault("log_inverse", _plain_log(inverse))
+    functions.setdefault("log1m_inverse", _plain_log1m(inverse))
+    functions.setdefault("log_inverse_deriv", _plain_log_abs(inverse_deriv))
+    return LinkScalars(**functions)
+
+
+def _plain_log(fn):
+    @_jit
+    def log_fn(x):
+        value = fn(x)
+        return math.log(value) if value > 0.0 else (-math.inf if value == 0.0 else math.nan)
+    return log_fn
+
+
+def _plain_log1m(fn):
+    @_jit
+    def log1m_fn(x):
+        value = fn(x)
+        return math.log1p(-value) if value < 1.0 else (-math.inf if value == 1.0 else math.nan)
+    return log1m_fn
+
+
+def _plain_log_abs(fn):
+    @_jit
+    def log_abs_fn(x):
+        value = abs(fn(x))
+        return math.log(value) if value > 0.0 else -math.inf
+    return log_abs_fn
+
+
+# -- logit -----------------------------------------------------------------------
+@_jit
+def _log1pexp(x):
+    """log(1 + exp(x)) without overflow."""
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+@_jit
+def _logit_link(mu):
+    return math.log(mu / (1.0 - mu))
+
+
+@_jit
+def _logit_deriv(mu):
+    return 1.0 / (mu * (1.0 - mu))
+
+
+@_jit
+def _logit_inverse(eta):
+    if eta >= 0.0:
+        return 1.0 / (1.0 + math.exp(-eta))
+    t = math.exp(eta)
+    return t / (1.0 + t)
+
+
+@_jit
+def _logit_inverse_deriv(eta):
+    t = math.exp(-abs(eta))
+    return t / ((1.0 + t) * (1.0 + t))
+
+
+@_jit
+def _logit_inverse_deriv2(eta):
+    t = math.exp(-abs(eta))
+    small, large = t / (1.0 + t), 1.0 / (1.0 + t)   # mu and 1 - mu, in some order
+    value = small * large * (large - small)   # mu (1 - mu) (1 - 2 mu) for eta < 0
+    return value if eta < 0.0 else -value
+
+
+@_jit
+def _logit_log_inverse(eta):
+    return -_log1pexp(-eta)
+
+
+@_jit
+def _logit_log1m_inverse(eta):
+    return -_log1pexp(eta)
+
+
+@_jit
+def _logit_log_inverse_deriv(eta):
+    return -_log1pexp(eta) - _log1pexp(-eta)
 
 
 class Logit(Link):
@@ -86,30 +214,105 @@ class Logit(Link):
 
     name = "logit"
 
-    def link(self, mu):
-        return special.logit(mu)
+    def functions(self):
+        return dict(link=_logit_link, deriv=_logit_deriv, inverse=_logit_inverse,
+                    inverse_deriv=_logit_inverse_deriv, inverse_deriv2=_logit_inverse_deriv2,
+                    log_inverse=_logit_log_inverse, log1m_inverse=_logit_log1m_inverse,
+                    log_inverse_deriv=_logit_log_inverse_deriv)
 
-    def inverse(self, eta):
-        return special.expit(eta)
 
-    def deriv(self, mu):
-        return 1.0 / (mu * (1.0 - mu))
+# -- probit ----------------------------------------------------------------------
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_SQRT_HALF = math.sqrt(0.5)
+# Below this eta, log Phi(eta) comes from its asymptotic series: at -30 the
+# series' terms fall to 1e-17 by the seventh, and erfc is not yet subnormal.
+_PROBIT_SERIES_BELOW = -30.0
 
-    def inverse_deriv(self, eta):
-        return special.expit(eta) * special.expit(-eta)
 
-    def inverse_deriv2(self, eta):
-        mu = special.expit(eta)
-        return mu * (1.0 - mu) * (1.0 - 2.0 * mu)
+@_jit
+def _log_ndtr(x):
+    """log Phi(x), the standard normal CDF, accurate in both tails."""
+    if x > 0.0:
+        return math.log1p(-0.5 * math.erfc(x * _SQRT_HALF))
+    if x > _PROBIT_SERIES_BELOW:
+        return math.log(0.5 * math.erfc(-x * _SQRT_HALF))
+    # Phi(x) = phi(x) / |x| * (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...)
+    inverse_square = 1.0 / (x * x)
+    term, series = 1.0, 1.0
+    for k in range(1, 8):
+        term *= -(2 * k - 1) * inverse_square
+        series += term
+    return -0.5 * x * x - math.log(-x) - _LOG_SQRT_2PI + math.log(series)
 
-    def log_inverse(self, eta):
-        return -np.logaddexp(0.0, -eta)
 
-    def log1m_inverse(self, eta):
-        return -np.logaddexp(0.0, eta)
+@_jit
+def _ndtri_lower(p):
+    """Phi^{-1}(p) for 0 < p <= 1/2: a rational first guess (Acklam's
+    coefficients), then Halley steps on Phi(x) - p."""
+    if p < 0.02425:
+        q = math.sqrt(-2.0 * math.log(p))
+        x = ((((( -7.784894002430293e-03 * q - 3.223964580411365e-01) * q
+                - 2.400758277161838e+00) * q - 2.549732539343734e+00) * q
+              + 4.374664141464968e+00) * q + 2.938163982698783e+00) / \
+            ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q
+               + 2.445134137142996e+00) * q + 3.754408661907416e+00) * q + 1.0)
+    else:
+        q = p - 0.5
+        r = q * q
+        x = (((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r
+                - 2.759285104469687e+02) * r + 1.383577518672690e+02) * r
+              - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q / \
+            (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r
+                - 1.556989798598866e+02) * r + 6.680131188771972e+01) * r
+              - 1.328068155288572e+01) * r + 1.0)
+    for _ in range(2):
+        error = 0.5 * math.erfc(-x * _SQRT_HALF) - p
+        u = error * _SQRT_2PI * math.exp(0.5 * x * x)
+        x -= u / (1.0 + 0.5 * x * u)
+    return x
 
-    def log_inverse_deriv(self, eta):
-        return -np.logaddexp(0.0, eta) - np.logaddexp(0.0, -eta)
+
+@_jit
+def _probit_link(mu):
+    if not 0.0 < mu < 1.0:
+        if mu == 0.0:
+            return -math.inf
+        return math.inf if mu == 1.0 else math.nan
+    if mu <= 0.5:
+        return _ndtri_lower(mu)
+    return -_ndtri_lower(1.0 - mu)   # 1 - mu is exact for mu >= 1/2
+
+
+@_jit
+def _probit_deriv(mu):
+    x = _probit_link(mu)
+    return math.exp(_LOG_SQRT_2PI + 0.5 * x * x)
+
+
+@_jit
+def _probit_inverse(eta):
+    return 0.5 * math.erfc(-eta * _SQRT_HALF)
+
+
+@_jit
+def _probit_log_inverse_deriv(eta):
+    return -0.5 * eta * eta - _LOG_SQRT_2PI
+
+
+@_jit
+def _probit_inverse_deriv(eta):
+    return math.exp(-0.5 * eta * eta - _LOG_SQRT_2PI)
+
+
+@_jit
+def _probit_inverse_deriv2(eta):
+    return -eta * _probit_inverse_deriv(eta)
+
+
+@_jit
+def _probit_log1m_inverse(eta):
+    return _log_ndtr(-eta)
 
 
 class Probit(Link):
@@ -117,29 +320,55 @@ class Probit(Link):
 
     name = "probit"
 
-    def link(self, mu):
-        return special.ndtri(mu)
+    def functions(self):
+        return dict(link=_probit_link, deriv=_probit_deriv, inverse=_probit_inverse,
+                    inverse_deriv=_probit_inverse_deriv, inverse_deriv2=_probit_inverse_deriv2,
+                    log_inverse=_log_ndtr, log1m_inverse=_probit_log1m_inverse,
+                    log_inverse_deriv=_probit_log_inverse_deriv)
 
-    def inverse(self, eta):
-        return special.ndtr(eta)
 
-    def deriv(self, mu):
-        return np.exp(_LOG_SQRT_2PI + 0.5 * special.ndtri(mu) ** 2)
+# -- complementary log-log -------------------------------------------------------
+@_jit
+def _cloglog_link(mu):
+    return math.log(-math.log1p(-mu))
 
-    def inverse_deriv(self, eta):
-        return np.exp(self.log_inverse_deriv(eta))
 
-    def inverse_deriv2(self, eta):
-        return -np.asarray(eta, dtype=float) * self.inverse_deriv(eta)
+@_jit
+def _cloglog_deriv(mu):
+    return -1.0 / ((1.0 - mu) * math.log1p(-mu))
 
-    def log_inverse(self, eta):
-        return special.log_ndtr(eta)
 
-    def log1m_inverse(self, eta):
-        return special.log_ndtr(-eta)
+@_jit
+def _cloglog_inverse(eta):
+    return -math.expm1(-math.exp(eta))
 
-    def log_inverse_deriv(self, eta):
-        return -0.5 * np.square(eta) - _LOG_SQRT_2PI
+
+@_jit
+def _cloglog_log_inverse_deriv(eta):
+    return eta - math.exp(eta)
+
+
+@_jit
+def _cloglog_inverse_deriv(eta):
+    return math.exp(eta - math.exp(eta))
+
+
+@_jit
+def _cloglog_inverse_deriv2(eta):
+    return _cloglog_inverse_deriv(eta) * (1.0 - math.exp(eta))
+
+
+@_jit
+def _cloglog_log_inverse(eta):
+    # below eta = -20, mu = exp(eta) (1 - exp(eta)/2 + ...) to double precision
+    if eta < -20.0:
+        return eta - 0.5 * math.exp(eta)
+    return math.log(-math.expm1(-math.exp(eta)))
+
+
+@_jit
+def _cloglog_log1m_inverse(eta):
+    return -math.exp(eta)
 
 
 class CLogLog(Link):
@@ -147,37 +376,42 @@ class CLogLog(Link):
 
     name = "cloglog"
 
-    def link(self, mu):
-        return np.log(-np.log1p(-mu))
+    def functions(self):
+        return dict(link=_cloglog_link, deriv=_cloglog_deriv, inverse=_cloglog_inverse,
+                    inverse_deriv=_cloglog_inverse_deriv,
+                    inverse_deriv2=_cloglog_inverse_deriv2, log_inverse=_cloglog_log_inverse,
+                    log1m_inverse=_cloglog_log1m_inverse,
+                    log_inverse_deriv=_cloglog_log_inverse_deriv)
 
-    def inverse(self, eta):
-        with np.errstate(over="ignore"):
-            return -np.expm1(-np.exp(eta))
 
-    def deriv(self, mu):
-        return -1.0 / ((1.0 - mu) * np.log1p(-mu))
+# -- log ---------------------------------------------------------------------------
+@_jit
+def _log_link(mu):
+    if mu < 0.0:
+        return math.nan
+    return math.log(mu) if mu > 0.0 else -math.inf
 
-    def inverse_deriv(self, eta):
-        return np.exp(self.log_inverse_deriv(eta))
 
-    def inverse_deriv2(self, eta):
-        with np.errstate(over="ignore"):
-            return self.inverse_deriv(eta) * (1.0 - np.exp(eta))
+@_jit
+def _log_deriv(mu):
+    return 1.0 / mu
 
-    def log_inverse(self, eta):
-        eta = np.asarray(eta, dtype=float)
-        with np.errstate(divide="ignore", over="ignore"):
-            direct = np.log(-np.expm1(-np.exp(eta)))
-        # below eta = -20, mu = exp(eta) (1 - exp(eta)/2 + ...) to double precision
-        return np.where(eta < -20.0, eta - 0.5 * np.exp(np.minimum(eta, -20.0)), direct)
 
-    def log1m_inverse(self, eta):
-        with np.errstate(over="ignore"):
-            return -np.exp(eta)
+@_jit
+def _exp(eta):
+    return math.exp(eta)
 
-    def log_inverse_deriv(self, eta):
-        with np.errstate(over="ignore"):
-            return eta - np.exp(eta)
+
+@_jit
+def _same(eta):
+    return eta
+
+
+@_jit
+def _log_log1m_inverse(eta):
+    if eta > 0.0:
+        return math.nan
+    return math.log(-math.expm1(eta)) if eta < 0.0 else -math.inf
 
 
 class Log(Link):
@@ -185,30 +419,21 @@ class Log(Link):
 
     name = "log"
 
-    def link(self, mu):
-        return np.log(mu)
+    def functions(self):
+        return dict(link=_log_link, deriv=_log_deriv, inverse=_exp, inverse_deriv=_exp,
+                    inverse_deriv2=_exp, log_inverse=_same, log1m_inverse=_log_log1m_inverse,
+                    log_inverse_deriv=_same)
 
-    def inverse(self, eta):
-        return np.exp(eta)
 
-    def deriv(self, mu):
-        return 1.0 / mu
+# -- identity ------------------------------------------------------------------------
+@_jit
+def _one(x):
+    return 1.0
 
-    def inverse_deriv(self, eta):
-        return np.exp(eta)
 
-    def inverse_deriv2(self, eta):
-        return np.exp(eta)
-
-    def log_inverse(self, eta):
-        return np.asarray(eta, dtype=float)
-
-    def log1m_inverse(self, eta):
-        with np.errstate(invalid="ignore"):
-            return np.log(-np.expm1(eta))
-
-    def log_inverse_deriv(self, eta):
-        return np.asarray(eta, dtype=float)
+@_jit
+def _zero(x):
+    return 0.0
 
 
 class Identity(Link):
@@ -216,23 +441,30 @@ class Identity(Link):
 
     name = "identity"
 
-    def link(self, mu):
-        return np.asarray(mu, dtype=float)
+    def functions(self):
+        return dict(link=_same, deriv=_one, inverse=_same, inverse_deriv=_one,
+                    inverse_deriv2=_zero, log_inverse_deriv=_zero)
 
-    def inverse(self, eta):
-        return np.asarray(eta, dtype=float)
 
-    def deriv(self, mu):
-        return np.ones_like(mu, dtype=float)
+# -- inverse -----------------------------------------------------------------------------
+@_jit
+def _reciprocal(x):
+    return 1.0 / x
 
-    def inverse_deriv(self, eta):
-        return np.ones_like(eta, dtype=float)
 
-    def inverse_deriv2(self, eta):
-        return np.zeros_like(eta, dtype=float)
+@_jit
+def _minus_inverse_square(x):
+    return -1.0 / (x * x)
 
-    def log_inverse_deriv(self, eta):
-        return np.zeros_like(eta, dtype=float)
+
+@_jit
+def _inverse_inverse_deriv2(eta):
+    return 2.0 / (eta * eta * eta)
+
+
+@_jit
+def _inverse_log_inverse_deriv(eta):
+    return -2.0 * math.log(abs(eta)) if eta != 0.0 else math.inf
 
 
 class Inverse(Link):
@@ -240,24 +472,46 @@ class Inverse(Link):
 
     name = "inverse"
 
-    def link(self, mu):
-        return 1.0 / mu
+    def functions(self):
+        return dict(link=_reciprocal, deriv=_minus_inverse_square, inverse=_reciprocal,
+                    inverse_deriv=_minus_inverse_square, inverse_deriv2=_inverse_inverse_deriv2,
+                    log_inverse_deriv=_inverse_log_inverse_deriv)
 
-    def inverse(self, eta):
-        return 1.0 / eta
 
-    def deriv(self, mu):
-        return -1.0 / np.square(mu)
+# -- square root ------------------------------------------------------------------------
+@_jit
+def _sqrt_link(mu):
+    return math.sqrt(mu) if mu >= 0.0 else math.nan
 
-    def inverse_deriv(self, eta):
-        return -1.0 / np.square(eta)
 
-    def inverse_deriv2(self, eta):
-        return 2.0 / np.asarray(eta, dtype=float) ** 3
+@_jit
+def _sqrt_deriv(mu):
+    return 0.5 / math.sqrt(mu) if mu >= 0.0 else math.nan
 
-    def log_inverse_deriv(self, eta):
-        with np.errstate(divide="ignore"):
-            return -2.0 * np.log(np.abs(eta))
+
+@_jit
+def _square(eta):
+    return eta * eta
+
+
+@_jit
+def _twice(eta):
+    return 2.0 * eta
+
+
+@_jit
+def _two(eta):
+    return 2.0
+
+
+@_jit
+def _sqrt_log_inverse(eta):
+    return 2.0 * math.log(abs(eta)) if eta != 0.0 else -math.inf
+
+
+@_jit
+def _sqrt_log_inverse_deriv(eta):
+    return math.log(2.0 * abs(eta)) if eta != 0.0 else -math.inf
 
 
 class Sqrt(Link):
@@ -265,24 +519,10 @@ class Sqrt(Link):
 
     name = "sqrt"
 
-    def link(self, mu):
-        return np.sqrt(mu)
-
-    def inverse(self, eta):
-        return np.square(eta)
-
-    def deriv(self, mu):
-        return 0.5 / np.sqrt(mu)
-
-    def inverse_deriv(self, eta):
-        return 2.0 * np.asarray(eta, dtype=float)
-
-    def inverse_deriv2(self, eta):
-        return np.full_like(eta, 2.0, dtype=float)
-
-    def log_inverse_deriv(self, eta):
-        with np.errstate(divide="ignore"):
-            return np.log(2.0 * np.abs(eta))
+    def functions(self):
+        return dict(link=_sqrt_link, deriv=_sqrt_deriv, inverse=_square, inverse_deriv=_twice,
+                    inverse_deriv2=_two, log_inverse=_sqrt_log_inverse,
+                    log_inverse_deriv=_sqrt_log_inverse_deriv)
 
 
 LINKS = {

@@ -1,9 +1,12 @@
 """Numba kernels for the dense work of one chunk in a pass.
 
 Two things dominate a Newton pass over a dense chunk: the weighted Gram
-matrix ``X' diag(h) X`` and, for the three canonical families, the row math
-between ``eta = X b`` and the gradient. Both run here in one sweep over
-cache-sized blocks of rows, without the GIL:
+matrix ``X' diag(h) X`` and the row math between ``eta = X b`` and the
+gradient. Both run here in one sweep over cache-sized blocks of rows,
+without the GIL. The row math is the family's compiled row function
+(:func:`daskglm.math.compiled.row_math`): the pass and the IRLS start are
+compiled once per (family, link) around it, so every family and link,
+one written outside the package included, gets the same sweep:
 
 - a block of rows is copied transposed (each column contiguous), so the
   linear predictor, the gradient and the Gram matrix are long contiguous dot
@@ -20,14 +23,15 @@ these loops do, which halves a pass on two cores
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
-__all__ = ["weighted_gram", "gram_and_moment", "canonical_pass", "canonical_start",
-           "column_checks", "KERNEL_CODES"]
+from ..math.compiled import compile_seconds, timed_first_call
 
-#: Families whose canonical-link row math has a kernel here.
-KERNEL_CODES = {"logistic": 0, "poisson": 1, "normal": 2}
+__all__ = ["weighted_gram", "gram_and_moment", "fused_pass", "irls_start",
+           "column_checks", "compile_seconds"]
 
 # Rows per block: the transposed block (p KiB at 128 rows) stays in the L1
 # cache while it is read for eta, the gradient and the Gram tiles. At 256
@@ -168,26 +172,6 @@ def _linear_predictor(XT, coef, m, p, eta):
             eta[i] += XT[j, i] * c
 
 
-@njit(nogil=True, cache=True)
-def _row_math(code, y, eta):
-    """``(nll, d nll / d eta, Fisher weight)`` of one row, canonical link."""
-    if code == 0:  # logistic: one exponential for the mean and the loss
-        t = np.exp(-abs(eta))
-        u = 1.0 + t
-        inverse = 1.0 / u
-        mu = (1.0 if eta >= 0 else t) * inverse
-        # log1p(t) to within an ulp at a third of np.log1p's cost: the second
-        # term restores what rounding 1 + t lost (exact for t below eps too);
-        # the linear terms cancel first, so a tiny loss keeps its precision
-        log1p_t = np.log(u) - ((u - 1.0) - t) * inverse
-        return (max(eta, 0.0) - y * eta) + log1p_t, mu - y, mu * (1.0 - mu)
-    if code == 1:  # poisson, log link
-        mu = np.exp(eta)
-        return mu - y * eta, mu - y, mu
-    residual = eta - y  # normal, identity link
-    return 0.5 * residual * residual, residual, 1.0
-
-
 @njit(nogil=True, cache=True, fastmath=_VECTORISE)
 def _add_moment(XT, r, m, p, out):
     """out[j] += sum_i XT[j, i] r[i]."""
@@ -198,112 +182,112 @@ def _add_moment(XT, r, m, p, out):
         out[j] += acc
 
 
-@njit(nogil=True, cache=True)
-def _canonical_kernel(X, y, offset, weights, coef, code, hessian):
-    n, p = X.shape
-    XT, H = _buffers(p)
-    eta = np.empty(_BLOCK)
-    r = np.empty(_BLOCK)
-    h = np.empty(_BLOCK)
-    grad = np.zeros(p)
-    value = 0.0
-    n_boundary = 0
-    for start in range(0, n, _BLOCK):
-        m = min(n, start + _BLOCK) - start
-        _transpose(X, start, m, XT)
-        _linear_predictor(XT, coef, m, p, eta)
-        for i in range(m):
-            row = start + i
-            e = eta[i] + offset[row] if offset.shape[0] else eta[i]
-            w = weights[row] if weights.shape[0] else 1.0
-            nll, g, fisher = _row_math(code, y[row], e)
-            value += w * nll
-            r[i] = w * g
-            weight = w * fisher
-            h[i] = weight if np.isfinite(weight) else 0.0
-            if w > 0 and fisher < BOUNDARY_WEIGHT:
-                n_boundary += 1
-        _add_moment(XT, r, m, p, grad)
-        if hessian:
-            _accumulate_gram(XT, h, m, p, H)
-    return value, grad, n_boundary, _symmetric(H, p)
+@functools.lru_cache(maxsize=None)
+def _pass_kernel(row):
+    """The fused pass compiled around one family's ``row`` function."""
+    @njit(nogil=True, cache=True)
+    def kernel(X, y, offset, weights, coef, hessian):
+        n, p = X.shape
+        XT, H = _buffers(p)
+        eta = np.empty(_BLOCK)
+        r = np.empty(_BLOCK)
+        h = np.empty(_BLOCK)
+        grad = np.zeros(p)
+        value = 0.0
+        n_boundary = 0
+        for start in range(0, n, _BLOCK):
+            m = min(n, start + _BLOCK) - start
+            _transpose(X, start, m, XT)
+            _linear_predictor(XT, coef, m, p, eta)
+            for i in range(m):
+                row_index = start + i
+                e = eta[i] + offset[row_index] if offset.shape[0] else eta[i]
+                w = weights[row_index] if weights.shape[0] else 1.0
+                nll, g, fisher = row(y[row_index], e)
+                value += w * nll
+                r[i] = w * g
+                weight = w * fisher
+                h[i] = weight if np.isfinite(weight) else 0.0
+                if w > 0 and fisher < BOUNDARY_WEIGHT:
+                    n_boundary += 1
+            _add_moment(XT, r, m, p, grad)
+            if hessian:
+                _accumulate_gram(XT, h, m, p, H)
+        return value, grad, n_boundary, _symmetric(H, p)
+    return kernel
 
 
-def canonical_pass(X, y, offset, weights, coef, code, hessian=True):
+def fused_pass(X, y, offset, weights, coef, family, hessian=True):
     """Value, gradient, boundary count and Fisher Hessian at ``coef``, unnormalised.
 
-    ``sum_i w_i nll_i``, ``X' (w * (mu - y))``, the number of rows of positive
-    weight whose Fisher weight is below :data:`BOUNDARY_WEIGHT`, and
-    ``X' diag(w * V(mu)) X`` (zeros when ``hessian`` is False), for the
-    canonical family numbered ``code`` (:data:`KERNEL_CODES`). ``offset`` and
+    ``sum_i w_i nll_i``, ``X' (w * d nll / d eta)``, the number of rows of
+    positive weight whose Fisher weight is below :data:`BOUNDARY_WEIGHT`,
+    and ``X' diag(w * fisher) X`` (zeros when ``hessian`` is False), from
+    ``family``'s compiled row math, whatever its link. ``offset`` and
     ``weights`` may be None.
     """
-    return _canonical_kernel(
+    kernel = _pass_kernel(family.row_math.row)
+    return timed_first_call(
+        f"fused pass for {family!r}", kernel,
         np.asarray(X, dtype=np.float64), y,
         _EMPTY if offset is None else offset,
         _EMPTY if weights is None else weights,
-        np.ascontiguousarray(coef, dtype=np.float64), code, bool(hessian),
+        np.ascontiguousarray(coef, dtype=np.float64), bool(hessian),
     )
 
 
-@njit(nogil=True, cache=True)
-def _start_row(code, y):
-    """``(eta, Fisher weight, y - mu)`` at the family's starting mean, canonical link."""
-    if code == 0:  # logistic: mu = (y + 1/2) / 2, as statsmodels starts
-        mu = (y + 0.5) / 2.0
-        return np.log(mu / (1.0 - mu)), mu * (1.0 - mu), y - mu
-    if code == 1:  # poisson: mu = y + 1/2
-        mu = y + 0.5
-        return np.log(mu), mu, y - mu
-    return y, 1.0, 0.0  # normal: mu = y
+@functools.lru_cache(maxsize=None)
+def _start_kernel(start_row):
+    """The IRLS start sweep compiled around one family's ``start`` function."""
+    @njit(nogil=True, cache=True)
+    def kernel(X, y, offset, weights):
+        n, p = X.shape
+        XT, H = _buffers(p)
+        h = np.empty(_BLOCK)
+        r = np.empty(_BLOCK)
+        rhs = np.zeros(p)
+        n_bad = 0
+        for start in range(0, n, _BLOCK):
+            m = min(n, start + _BLOCK) - start
+            _transpose(X, start, m, XT)
+            for i in range(m):
+                row_index = start + i
+                w = weights[row_index] if weights.shape[0] else 1.0
+                eta, fisher, residual = start_row(y[row_index])
+                if offset.shape[0]:
+                    eta -= offset[row_index]
+                weight = w * fisher
+                # h z with the working response z = eta + (y - mu) g'(mu)
+                moment = weight * eta + w * residual
+                if np.isfinite(weight) and np.isfinite(moment):
+                    h[i] = weight
+                    r[i] = moment
+                else:
+                    h[i] = 0.0
+                    r[i] = 0.0
+                    if w != 0:
+                        n_bad += 1
+            _add_moment(XT, r, m, p, rhs)
+            _accumulate_gram(XT, h, m, p, H)
+        return n_bad, rhs, _symmetric(H, p)
+    return kernel
 
 
-@njit(nogil=True, cache=True)
-def _start_kernel(X, y, offset, weights, code):
-    n, p = X.shape
-    XT, H = _buffers(p)
-    h = np.empty(_BLOCK)
-    r = np.empty(_BLOCK)
-    rhs = np.zeros(p)
-    n_bad = 0
-    for start in range(0, n, _BLOCK):
-        m = min(n, start + _BLOCK) - start
-        _transpose(X, start, m, XT)
-        for i in range(m):
-            row = start + i
-            w = weights[row] if weights.shape[0] else 1.0
-            eta, fisher, residual = _start_row(code, y[row])
-            if offset.shape[0]:
-                eta -= offset[row]
-            weight = w * fisher
-            # h z with the working response z = eta + (y - mu) / V(mu)
-            moment = weight * eta + w * residual
-            if np.isfinite(weight) and np.isfinite(moment):
-                h[i] = weight
-                r[i] = moment
-            else:
-                h[i] = 0.0
-                r[i] = 0.0
-                if w != 0:
-                    n_bad += 1
-        _add_moment(XT, r, m, p, rhs)
-        _accumulate_gram(XT, h, m, p, H)
-    return n_bad, rhs, _symmetric(H, p)
-
-
-def canonical_start(X, y, offset, weights, code):
+def irls_start(X, y, offset, weights, family):
     """IRLS's first weighted least-squares problem, unnormalised, in one sweep.
 
     From the family's starting mean ``mu`` (statsmodels' choice), with
-    Fisher weights ``h = w V(mu)`` and working response ``z = g(mu) +
-    (y - mu) g'(mu) - offset``: ``(n_bad, X' (h z), X' diag(h) X)``, where
-    ``n_bad`` counts rows of nonzero weight whose ``h`` or ``h z`` is not
-    finite (they are left out). Canonical family numbered ``code`` only.
+    Fisher weights ``h = w (d mu / d eta)^2 / V(mu)`` and working response
+    ``z = g(mu) + (y - mu) g'(mu) - offset``: ``(n_bad, X' (h z),
+    X' diag(h) X)``, where ``n_bad`` counts rows of nonzero weight whose
+    ``h`` or ``h z`` is not finite (they are left out).
     """
-    return _start_kernel(
+    kernel = _start_kernel(family.row_math.start)
+    return timed_first_call(
+        f"IRLS start for {family!r}", kernel,
         np.asarray(X, dtype=np.float64), y,
         _EMPTY if offset is None else offset,
-        _EMPTY if weights is None else weights, code,
+        _EMPTY if weights is None else weights,
     )
 
 

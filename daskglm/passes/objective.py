@@ -19,7 +19,8 @@ import scipy.sparse as sp
 
 from . import kernels as _kernels
 from .chunked import ChunkedData
-from ..math.families import Family, Logistic, Normal, Poisson, domain_message
+from ..math.compiled import start_arrays
+from ..math.families import Family, domain_message
 
 __all__ = ["Objective", "Evaluation"]
 
@@ -184,35 +185,20 @@ def _in_row_blocks(func, X, y, offset, weights, *args):
 
 
 def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
-    code = kernel_code(family)
-    if hessian and points.shape[1] == 1 and code is not None and not sp.issparse(X):
-        value, grad, n_boundary, gram = _kernels.canonical_pass(
-            X, y, offset, weights, points[:, 0], code)
+    if hessian and points.shape[1] == 1 and not sp.issparse(X):
+        value, grad, n_boundary, gram = _kernels.fused_pass(
+            X, y, offset, weights, points[:, 0], family)
         return np.concatenate([[value], grad, [float(n_boundary)], gram.ravel()])
     with np.errstate(all="ignore"):  # trial points may overflow; they come back inf
         return _in_row_blocks(_evaluate_arrays, X, y, offset, weights, family, points,
                               n_gradients, hessian)
 
 
-# Families whose canonical-link math has a fused kernel (exact classes: a
-# subclass may change the math).
-_KERNEL_FAMILIES = {Logistic: "logistic", Poisson: "poisson", Normal: "normal"}
-
-
-def kernel_code(family):
-    """The fused kernel's number for a canonical family that has one, else None."""
-    name = _KERNEL_FAMILIES.get(type(family))
-    if name is None or not family.is_canonical:
-        return None
-    return _kernels.KERNEL_CODES[name]
-
-
 def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian):
     eta = _linear_predictor(X, points, offset)
-    y_col = y[:, None]
-    nll, grad, fisher = family.derivatives(y_col, eta[:, :n_gradients], hessian=hessian)
-    if n_gradients < eta.shape[1]:
-        nll = np.concatenate([nll, family.nll(y_col, eta[:, n_gradients:])], axis=1)
+    # the compiled row math at every point; gradients kept for the leading ones
+    nll, grad, fisher = family.derivatives(y[:, None], eta)
+    grad = grad[:, :n_gradients]
     if weights is not None:
         nll = nll * weights[:, None]
         grad = grad * weights[:, None]
@@ -229,27 +215,24 @@ def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian
 
 
 def _irls_start_chunk(X, y, offset, weights, family):
-    code = kernel_code(family)
-    if code is not None and not sp.issparse(X):
-        n_bad, rhs, gram = _kernels.canonical_start(X, y, offset, weights, code)
+    if not sp.issparse(X):
+        n_bad, rhs, gram = _kernels.irls_start(X, y, offset, weights, family)
         return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
     return _in_row_blocks(_irls_start_arrays, X, y, offset, weights, family)
 
 
 def _irls_start_arrays(X, y, offset, weights, family):
-    with np.errstate(all="ignore"):
-        mu = family.starting_mu(y)
-        eta = family.link.link(mu)
-        fisher = family.fisher_weights(eta)
-        z = eta + (y - mu) * family.link.deriv(mu)
+    """The IRLS start of :func:`_irls_start_chunk` for a sparse chunk: the
+    family's compiled start row over the chunk's rows, then scipy products."""
+    eta, fisher, residual = start_arrays(family, y)
     if offset is not None:
-        z = z - offset
-    h = fisher if weights is None else fisher * weights
-    good = np.isfinite(z) & np.isfinite(h)
+        eta = eta - offset
+    w = 1.0 if weights is None else weights
+    h = w * fisher
+    moment = h * eta + w * residual      # h z, z = eta + (y - mu) g'(mu)
+    good = np.isfinite(h) & np.isfinite(moment)
     n_bad = np.count_nonzero(~good if weights is None else ~good & (weights != 0))
-    h = np.where(good, h, 0.0)
-    z = np.where(good, z, 0.0)
-    gram, rhs = _gram_and_moment(X, h, h * z)
+    gram, rhs = _gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
     return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
 
 # Public names of the per-chunk helpers the statistics pass (passes/statistics.py) shares.

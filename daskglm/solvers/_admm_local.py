@@ -13,9 +13,9 @@ problem in round t is
 
 with a positive definite penalty matrix ``R = rho M``, solved by Newton
 steps from ``z``. The first sweep of the chunk gives the value, gradient
-and Hessian at ``z`` (the round's record needs the first two anyway). For
-the fused families every trial point's sweep brings its Hessian too, so a
-step costs one sweep; otherwise the Hessian
+and Hessian at ``z`` (the round's record needs the first two anyway). On a
+dense chunk every trial point's sweep brings its Hessian too, so a step
+costs one sweep; on a sparse one the Hessian
 ``X_k' diag(w * fisher) X_k / W`` is refreshed only when the steps stop
 shrinking quickly. A last step below the stopping size is taken without a
 sweep of its own.
@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from ..passes import kernels as _kernels
 from ..passes.chunked import _single_threaded_blas
-from ..passes.objective import _linear_predictor, _weighted_gram, kernel_code
+from ..passes.objective import _linear_predictor, _weighted_gram
 
 __all__ = ["LocalSettings", "LocalState", "consensus_step"]
 
@@ -159,9 +159,9 @@ def _consensus_step(X, y, offset, weights, previous, consensus, rho, metric, set
 class _Chunk:
     """One chunk's weighted, normalised negative log-likelihood.
 
-    Dense chunks of the canonical logistic, Poisson and normal families go
-    through the fused kernels of :mod:`daskglm._kernels` (one sweep, no
-    row-sized temporaries); others through numpy.
+    Dense chunks go through the fused pass of :mod:`daskglm.passes.kernels`
+    (one sweep, no row-sized temporaries), compiled from the family's row
+    math; scipy.sparse chunks through the same row math over arrays.
     """
 
     def __init__(self, X, y, offset, weights, settings):
@@ -169,11 +169,11 @@ class _Chunk:
         self.scale = scale = settings.inverse_total_weight
         self.row_scale = scale if weights is None else weights * scale
         self.family = settings.family
-        self.code = None if sp.issparse(X) else kernel_code(settings.family)
+        self.fused = not sp.issparse(X)
 
     def _fused(self, coef, hessian):
-        value, grad, _, gram = _kernels.canonical_pass(
-            self.X, self.y, self.offset, self.weights, coef, self.code, hessian)
+        value, grad, _, gram = _kernels.fused_pass(
+            self.X, self.y, self.offset, self.weights, coef, self.family, hessian)
         return value * self.scale, grad * self.scale, gram * self.scale
 
     def _parts(self, coef, hessian=False):
@@ -182,9 +182,9 @@ class _Chunk:
         return nll, grad * self.row_scale, fisher
 
     def at_trial(self, coef):
-        """Value, gradient and, where the same sweep gives it (the fused
-        families), the Hessian at ``coef``; else None for the Hessian."""
-        if self.code is not None:
+        """Value, gradient and, where the same sweep gives it (dense
+        chunks), the Hessian at ``coef``; else None for the Hessian."""
+        if self.fused:
             return self._fused(coef, hessian=True)
         nll, grad, _ = self._parts(coef)
         return float(np.sum(nll * self.row_scale)), np.asarray(self.X.T @ grad).ravel(), None
@@ -193,8 +193,8 @@ class _Chunk:
         return self.value_gradient_hessian(coef)[2]
 
     def value_gradient_hessian(self, coef):
-        """All three at ``coef`` (one sweep for the fused families)."""
-        if self.code is not None:
+        """All three at ``coef`` (one sweep for a dense chunk)."""
+        if self.fused:
             return self._fused(coef, hessian=True)
         nll, grad, fisher = self._parts(coef, hessian=True)
         h = fisher * self.row_scale

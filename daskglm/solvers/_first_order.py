@@ -11,14 +11,13 @@ __all__ = ["diagonal_metric", "step_ladder"]
 def diagonal_metric(problem) -> np.ndarray:
     """Per-coefficient curvature estimates ``D_j`` (a diagonal preconditioner).
 
-    ``D_j = s * mean(w x_j^2) + l2_j``, with ``s`` the family's smoothness
-    bound where it has one (1 otherwise: backtracking corrects it). Steps
+    ``D_j = s * mean(w x_j^2) + l2_j``, with ``s`` the family's
+    ``curvature_bound`` where it has one (1 otherwise: backtracking corrects it). Steps
     are taken as ``-t * gradient / D``, so that badly scaled columns do not
     slow first-order methods down.
     """
-    family = problem.family
-    smoothness = family.smoothness if family.is_canonical and np.isfinite(family.smoothness) else 1.0
-    curvature = smoothness * problem.objective.column_mean_squares
+    bound = problem.family.curvature_bound
+    curvature = (bound if np.isfinite(bound) else 1.0) * problem.objective.column_mean_squares
     curvature = curvature + np.where(problem.penalized, problem.penalty.l2, 0.0)
     floor = 1e-12 * max(1.0, float(np.max(curvature)))
     return np.maximum(curvature, floor)

@@ -21,34 +21,22 @@ the steps it missed in closed form: between two touches ``avg_j`` is
 constant, so coordinate j only sees repeated applications of the scalar
 map ``x -> prox(x - step avg_j)``.
 
-Family codes: 0 Logistic (logit), 1 Normal (identity), 2 Poisson (log).
+The kernels are compiled once per family around its row function
+(:func:`daskglm.math.compiled.row_math`), so any family and link can be
+fitted; nothing here knows which family it is.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 from numba import njit
 
-__all__ = ["LOGISTIC", "NORMAL", "POISSON", "saga_dense", "saga_csr", "eta_gradient",
-           "repeat_prox"]
+__all__ = ["saga_kernels", "repeat_prox"]
 
-LOGISTIC, NORMAL, POISSON = 0, 1, 2
 _MAX_PHASES = 8
-
-
-@njit(nogil=True, cache=True)
-def eta_gradient(family, y, eta):
-    """d nll / d eta for a canonical link: ``mean(eta) - y``."""
-    if family == LOGISTIC:
-        if eta >= 0.0:
-            return 1.0 / (1.0 + math.exp(-eta)) - y
-        e = math.exp(eta)
-        return e / (1.0 + e) - y
-    if family == NORMAL:
-        return eta - y
-    return math.exp(eta) - y
 
 
 @njit(nogil=True, cache=True)
@@ -64,60 +52,69 @@ def _prox(x, step, l1, l2):
     return x / (1.0 + step * l2)
 
 
-@njit(nogil=True, cache=True)
-def saga_dense(X, y, offset, row_scale, order, coef, avg, table, step, inv_n, family,
-               l1, l2, penalized):
-    """SAGA over the rows of a dense C-ordered chunk ``X``, in ``order``."""
-    p = X.shape[1]
-    for i in order:
-        eta = offset[i]
+@functools.lru_cache(maxsize=None)
+def saga_kernels(row):
+    """``(dense, csr)``: the two SAGA kernels compiled around a family's
+    ``row(y, eta) -> (nll, d nll / d eta, Fisher weight)`` (only the
+    gradient is used; the compiler drops the rest)."""
+
+    @njit(nogil=True, cache=True)
+    def dense(X, y, offset, row_scale, order, coef, avg, table, step, inv_n, l1, l2,
+              penalized):
+        """SAGA over the rows of a dense C-ordered chunk ``X``, in ``order``."""
+        p = X.shape[1]
+        for i in order:
+            eta = offset[i]
+            for j in range(p):
+                eta += X[i, j] * coef[j]
+            s = row_scale[i] * row(y[i], eta)[1]
+            ds = s - table[i]
+            table[i] = s
+            for j in range(p):
+                dx = ds * X[i, j]
+                moved = coef[j] - step * (dx + avg[j])
+                coef[j] = _prox(moved, step, l1, l2) if penalized[j] else moved
+                avg[j] += dx * inv_n
+
+    @njit(nogil=True, cache=True)
+    def csr(data, indices, indptr, y, offset, row_scale, order, coef, avg, table, step,
+            inv_n, l1, l2, penalized):
+        """SAGA over the rows of a CSR chunk, touching only nonzeros.
+
+        ``last[j]`` counts the iterations already applied to ``coef[j]``; the
+        missing ones are applied by :func:`repeat_prox` when row i next needs
+        ``coef[j]`` and, for every coordinate, at the end of the chunk.
+        """
+        p = coef.shape[0]
+        last = np.zeros(p, dtype=np.int64)
+        t = 0
+        for i in order:
+            start, stop = indptr[i], indptr[i + 1]
+            eta = offset[i]
+            for k in range(start, stop):
+                j = indices[k]
+                if last[j] < t:
+                    coef[j] = repeat_prox(coef[j], avg[j], t - last[j], step, l1, l2,
+                                          penalized[j])
+                    last[j] = t
+                eta += data[k] * coef[j]
+            s = row_scale[i] * row(y[i], eta)[1]
+            ds = s - table[i]
+            table[i] = s
+            for k in range(start, stop):
+                j = indices[k]
+                dx = ds * data[k]
+                moved = coef[j] - step * (dx + avg[j])
+                coef[j] = _prox(moved, step, l1, l2) if penalized[j] else moved
+                avg[j] += dx * inv_n
+                last[j] = t + 1
+            t += 1
         for j in range(p):
-            eta += X[i, j] * coef[j]
-        s = row_scale[i] * eta_gradient(family, y[i], eta)
-        ds = s - table[i]
-        table[i] = s
-        for j in range(p):
-            dx = ds * X[i, j]
-            moved = coef[j] - step * (dx + avg[j])
-            coef[j] = _prox(moved, step, l1, l2) if penalized[j] else moved
-            avg[j] += dx * inv_n
-
-
-@njit(nogil=True, cache=True)
-def saga_csr(data, indices, indptr, y, offset, row_scale, order, coef, avg, table, step,
-             inv_n, family, l1, l2, penalized):
-    """SAGA over the rows of a CSR chunk, touching only nonzeros.
-
-    ``last[j]`` counts the iterations already applied to ``coef[j]``; the
-    missing ones are applied by :func:`repeat_prox` when row i next needs
-    ``coef[j]`` and, for every coordinate, at the end of the chunk.
-    """
-    p = coef.shape[0]
-    last = np.zeros(p, dtype=np.int64)
-    t = 0
-    for i in order:
-        start, stop = indptr[i], indptr[i + 1]
-        eta = offset[i]
-        for k in range(start, stop):
-            j = indices[k]
             if last[j] < t:
-                coef[j] = repeat_prox(coef[j], avg[j], t - last[j], step, l1, l2, penalized[j])
-                last[j] = t
-            eta += data[k] * coef[j]
-        s = row_scale[i] * eta_gradient(family, y[i], eta)
-        ds = s - table[i]
-        table[i] = s
-        for k in range(start, stop):
-            j = indices[k]
-            dx = ds * data[k]
-            moved = coef[j] - step * (dx + avg[j])
-            coef[j] = _prox(moved, step, l1, l2) if penalized[j] else moved
-            avg[j] += dx * inv_n
-            last[j] = t + 1
-        t += 1
-    for j in range(p):
-        if last[j] < t:
-            coef[j] = repeat_prox(coef[j], avg[j], t - last[j], step, l1, l2, penalized[j])
+                coef[j] = repeat_prox(coef[j], avg[j], t - last[j], step, l1, l2,
+                                      penalized[j])
+
+    return dense, csr
 
 
 @njit(nogil=True, cache=True)

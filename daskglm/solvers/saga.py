@@ -10,15 +10,13 @@ import dask
 import numpy as np
 import scipy.sparse as sp
 
-from ..math.families import Logistic, Normal, Poisson
+from ..math.compiled import timed_first_call
+from ..math.families import Logistic
 from . import _saga_kernels as kernels
 from ._base import Trace, noise, setup
 from ._registry import register_solver
 
 __all__ = ["saga"]
-
-_FAMILY_CODES = {Logistic: kernels.LOGISTIC, Normal: kernels.NORMAL, Poisson: kernels.POISSON}
-
 
 @register_solver("saga", nonsmooth=True)
 def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
@@ -42,8 +40,8 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
         As for every solver (see :func:`daskglm.solvers.newton`). ``X`` may
         also be a scipy.sparse matrix or a dask array whose chunks are
         scipy.sparse CSR matrices; the sparse kernel touches only a row's
-        nonzeros. ``family`` must be Logistic, Normal or Poisson with its
-        canonical link.
+        nonzeros. Any family and link: the kernels are compiled from the
+        family's row math.
     max_iter : int
         Most epochs (walks over all rows), rejected ones included.
     tol : float
@@ -79,14 +77,17 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     -----
     Step size: ``1 / (3 L)`` with ``L = s * max_i (n w_i / W) |x_i|^2``, the
     largest smoothness constant of one row's term (Defazio et al., 2014), and
-    ``s`` a bound on ``d^2 nll / d eta^2``: 1/4 for Logistic, 1 for Normal.
-    Poisson's ``exp(eta)`` has no global bound; saga takes
-    ``s = max(1, max_i y_i, max_i mu_i)`` with ``mu_i`` at the starting
-    coefficients: near the optimum the fitted means rarely exceed both the
-    largest count and the starting means. Because that is not a guarantee,
-    every family has a safeguard: an epoch after which neither the objective
-    (beyond rounding) nor the KKT residual went down, or whose objective is
-    not finite, is undone and retried with half the step.
+    ``s`` the family's ``curvature_bound``, a bound on ``d^2 nll / d eta^2``
+    (1/4 for the logit link, 1 for probit and for the Normal family's
+    identity link). Where there is none (Poisson's ``exp(eta)``, most
+    non-canonical links), saga takes ``s = max(1, max_i F(eta_i),
+    max_i F(g(y_i)))``, ``F`` the family's Fisher weight, ``eta_i`` at the
+    starting coefficients and ``g(y_i)`` the saturated fit (for Poisson:
+    ``max(1, max_i mu_i, max_i y_i)``): near the optimum the curvature rarely
+    exceeds both. Because that is not a guarantee, every family has a
+    safeguard: an epoch after which neither the objective (beyond rounding)
+    nor the KKT residual went down, or whose objective is not finite, is
+    undone and retried with half the step.
 
     Stopping rule: after every epoch one pass of
     :class:`~daskglm.objective.Objective` computes the objective and the
@@ -118,11 +119,10 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     problem = setup(saga, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                     persist=persist)
-    code = _family_code(problem.family)
     trace = Trace("saga", problem, callback)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2 ** 63)
-    run = _SagaRun(problem, trace, code, int(seed), bool(shuffle_chunks), bool(refresh))
+    run = _SagaRun(problem, trace, int(seed), bool(shuffle_chunks), bool(refresh))
     run.start(step_size)
     return run.run(max_iter, tol)
 
@@ -139,22 +139,11 @@ def _check_options(seed, step_size, shuffle_chunks, refresh):
             raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
-def _family_code(family):
-    code = _FAMILY_CODES.get(type(family))
-    if code is None or not family.is_canonical:
-        raise ValueError(
-            f"saga supports the Logistic, Normal and Poisson families with their canonical "
-            f"links (logit, identity, log); got {family!r}. Use newton, lbfgs or "
-            f"proximal_grad for other families and links"
-        )
-    return code
-
-
 @dataclass(frozen=True)
 class _Settings:
     """What every chunk's kernel call needs besides its chunk and state."""
 
-    family: int
+    family: object
     n_total: int
     inverse_total_weight: float
     l1: float
@@ -175,13 +164,12 @@ class _Carry:
 class _SagaRun:
     """One SAGA fit: its epochs, their checks and the step size safeguard."""
 
-    def __init__(self, problem, trace, code, seed, shuffle_chunks, refresh):
+    def __init__(self, problem, trace, seed, shuffle_chunks, refresh):
         self.problem, self.trace, self.seed = problem, trace, seed
         self.shuffle_chunks, self.refresh = shuffle_chunks, refresh
         self.data = problem.objective.data
         self.blocks = (self.data.blocks if self.data.is_dask
                        else [(self.data.X, self.data.y, self.data.offset, self.data.weights)])
-        self.code = code
         self.n_rejected = 0
 
     def start(self, step_size):
@@ -192,7 +180,7 @@ class _SagaRun:
         self.total = first.value + problem.penalty_value(coef)
         self.gradient = first.gradient
         self.kkt = problem.kkt_norm(coef, first.gradient)
-        self.settings = _Settings(self.code, self.data.stats.n_rows,
+        self.settings = _Settings(problem.family, self.data.stats.n_rows,
                                   1.0 / self.data.stats.sum_weights, problem.penalty.l1,
                                   problem.penalty.l2, problem.penalized)
         self.carry = _Carry(coef, first.gradient.copy())
@@ -297,28 +285,20 @@ def _chunk_arrays(X, y, offset, weights, settings):
     return X, y, offset, row_scale
 
 
-def _mean(code, eta):
-    if code == kernels.LOGISTIC:
-        return 0.5 * (1.0 + np.tanh(0.5 * eta))
-    if code == kernels.NORMAL:
-        return eta
-    with np.errstate(over="ignore"):
-        return np.exp(eta)
-
-
 def _row_bounds(X, y, offset, weights, coef, settings):
     """``[max_i (n w_i / W) |x_i|^2, curvature bound s]`` on one chunk."""
     X, y, offset, row_scale = _chunk_arrays(X, y, offset, weights, settings)
     squares = (np.asarray(X.multiply(X).sum(axis=1)).ravel() if sp.issparse(X)
                else np.einsum("ij,ij->i", X, X))
     largest = float(np.max(row_scale * squares, initial=0.0))
-    if settings.family == kernels.LOGISTIC:
-        curvature = 0.25
-    elif settings.family == kernels.NORMAL:
-        curvature = 1.0
-    else:
-        mean = _mean(settings.family, np.asarray(X @ coef).ravel() + offset)
-        curvature = max(1.0, float(np.max(y, initial=0.0)), float(np.max(mean, initial=0.0)))
+    family = settings.family
+    curvature = family.curvature_bound
+    if not np.isfinite(curvature):
+        with np.errstate(all="ignore"):
+            at_start = family.fisher_weights(np.asarray(X @ coef).ravel() + offset)
+            saturated = family.fisher_weights(family.link.link(y))
+        weights = np.concatenate([at_start, saturated])
+        curvature = max(1.0, float(np.max(weights[np.isfinite(weights)], initial=0.0)))
     return np.array([largest, curvature])
 
 
@@ -329,17 +309,19 @@ def _saga_chunk(X, y, offset, weights, table, snapshot, carry, row_seed, step, s
     ``snapshot``. Returns the chunk's new stored gradients and the carry.
     """
     X, y, offset, row_scale = _chunk_arrays(X, y, offset, weights, settings)
+    family = settings.family
     if table is None:
         eta = np.asarray(X @ snapshot).ravel() + offset
-        table = row_scale * (_mean(settings.family, eta) - y)
+        table = row_scale * family.gradient(y, eta)
     else:
         table = table.copy()
     order = np.random.default_rng(list(row_seed)).permutation(X.shape[0])
     coef, avg = carry.coef.copy(), carry.avg.copy()
     common = (y, offset, row_scale, order, coef, avg, table, step, 1.0 / settings.n_total,
-              settings.family, settings.l1, settings.l2, settings.penalized)
+              settings.l1, settings.l2, settings.penalized)
+    dense, csr = kernels.saga_kernels(family.row_math.row)
     if sp.issparse(X):
-        kernels.saga_csr(X.data, X.indices, X.indptr, *common)
+        timed_first_call(f"saga csr for {family!r}", csr, X.data, X.indices, X.indptr, *common)
     else:
-        kernels.saga_dense(X, *common)
+        timed_first_call(f"saga dense for {family!r}", dense, X, *common)
     return table, _Carry(coef, avg)
