@@ -37,7 +37,8 @@ from ..solvers._base import penalized_mask
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .prediction import check_exposure, check_which, predict
+from .prediction import (check_exposure, check_which, coded_linear_predictor, inverse_link,
+                         predict)
 
 __all__ = ["GLM", "glm"]
 
@@ -213,7 +214,7 @@ class GLM:
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
-        check_rank(facts.gram, design.exog_names)
+        check_rank(facts.gram, design.fit_names)
         groups = group_codes(cov_options["groups"], design) if "groups" in cov_options else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
@@ -262,7 +263,7 @@ class GLM:
         with contextlib.ExitStack() as stack:
             bar = stack.enter_context(ProgressBar(max_iter, f"daskglm {_method_name(method)}")) \
                 if progress else None
-            result = solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
+            result = solver(design.fit_X, design.y, self.family, penalty, max_iter=max_iter,
                             tol=tol, offset=design.offset, weights=design.weights,
                             unpenalized=unpenalized, init=start_params,
                             callback=chain_callbacks(bar, callback), **options)
@@ -301,6 +302,10 @@ class GLM:
             if offset is not None or exposure is not None:
                 raise ValueError("offset/exposure apply to new data; pass exog (new_data) too")
             design = self._training_design()
+            if design.coded is not None:      # the training rows' codes, no dummy columns
+                eta = coded_linear_predictor(design.X, design.codes, design.coded, params,
+                                             offset=design.offset)
+                return inverse_link(eta, self.family, which)
             exog, offset, formula = design.X, design.offset, None
         return predict(exog, params, self.family, which=which, offset=offset,
                        exposure=exposure, formula=formula)

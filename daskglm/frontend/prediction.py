@@ -28,11 +28,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..math.links import Log
-from .fast_design import build_design_block
+from ..passes.coded import CodedMatrix
+from .fast_design import build_coded_design, build_design_block
 from .formula import as_dask_frame, attach_arrays
 from .recipe import complete_rows, extra_values, in_task
 
 __all__ = ["WHICH", "check_which", "check_exposure", "log_exposure", "linear_predictor",
+           "coded_linear_predictor",
            "inverse_link", "predict", "predict_array", "predict_frame", "predict_partition"]
 
 #: What a prediction can be: the mean (inverse link of eta) or eta itself.
@@ -99,6 +101,33 @@ def linear_predictor(X, coef, *, offset=None, exposure=None, intercept=0.0):
     if exposure is not None:
         eta = eta + log_exposure(_as_rows(exposure))
     return eta
+
+
+def coded_linear_predictor(X, codes, coded, params, *, offset=None):
+    """``eta`` of a design with coded terms: ``X @ b_dense + b_term[codes] + offset``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_dense)
+        The dense columns (numpy or dask).
+    codes : integer array of shape (n_samples, n_terms)
+        The coded terms' columns (-1: none), chunked as ``X``'s rows.
+    coded : CodedLayout
+    params : array of shape (n_features,)
+        Coefficients in patsy's order (``exog_names``).
+    offset : array of shape (n_samples,), optional
+    """
+    coef = coded.to_layout(params)
+    if isinstance(X, da.Array):
+        eta = da.map_blocks(_coded_eta_block, X, codes, coded.n_levels, coef, drop_axis=1,
+                            dtype=float)
+    else:
+        eta = _coded_eta_block(X, codes, coded.n_levels, coef)
+    return eta if offset is None else eta + _as_rows(offset)
+
+
+def _coded_eta_block(X, codes, n_levels, coef):
+    return CodedMatrix(X, codes, n_levels).matvec(coef)
 
 
 def _eta_block(X, coef, intercept):
@@ -208,22 +237,30 @@ def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exp
     recipe = recipe.with_extras(extras)
     columns += [c for c in extras.values() if c not in columns]
     return data[columns].map_partitions(
-        predict_partition, recipe, np.asarray(coef, dtype=float), family, which,
+        predict_partition, recipe, np.asarray(coef, dtype=float), family, which, formula.coded,
         meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
 
 
 @in_task
-def predict_partition(df, recipe, coef, family, which):
-    """Predictions for one partition of new data: NaN where a value is missing."""
+def predict_partition(df, recipe, coef, family, which, coded=None):
+    """Predictions for one partition of new data: NaN where a value is missing
+    (coded terms, a CodedLayout, are read as codes, never as dummy columns)."""
     index = df.index
     df = recipe.prepare(df)
     complete = complete_rows(df, recipe, rhs_only=True)
     out = np.full(len(df), np.nan)
     rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     if len(rows):
-        X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
         side = {role: extra_values(rows, column) for role, column in recipe.extras.items()}
-        eta = linear_predictor(X, coef, offset=side.get("offset"),
-                               exposure=side.get("exposure"))
+        if coded is None:
+            X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+            eta = linear_predictor(X, coef, offset=side.get("offset"),
+                                   exposure=side.get("exposure"))
+        else:
+            X, codes = build_coded_design([recipe.design_infos()[1]], rows, coded,
+                                          NA_action="raise")
+            eta = coded_linear_predictor(X, codes, coded, coef, offset=side.get("offset"))
+            if side.get("exposure") is not None:
+                eta = eta + log_exposure(side["exposure"])
         out[complete] = inverse_link(eta, family, which)
     return pd.Series(out, index=index, name="predicted")

@@ -184,9 +184,20 @@ class BlockHessian:
         big = self._eliminated()
         return [-1] + [t for t in range(len(self.n_levels)) if t != big]
 
-    def _rest_index(self):
+    def rest_index(self) -> np.ndarray:
+        """Positions of the coefficients not eliminated (dense, then other terms)."""
         return np.concatenate([np.arange(self.n_features)[self._range(t)]
                                for t in self._rest_terms()]).astype(int)
+
+    def schur_parts(self):
+        """``(D, B, R)``: the eliminated term's diagonal, its block against the
+        rest, and the rest's own block (dense)."""
+        big = self._eliminated()
+        rest = self._rest_terms()
+        D = self.diagonal()[self._range(big)]
+        B = np.hstack([self.block(big, b) for b in rest])
+        R = np.block([[self.block(a, b) for b in rest] for a in rest])
+        return D, B, R
 
     def factor(self):
         """``(D, B, S's Cholesky factor)``, computed once; raises
@@ -194,8 +205,8 @@ class BlockHessian:
         columns without information."""
         if self._factor is not None:
             return self._factor
+        D, B, R = self.schur_parts()
         big = self._eliminated()
-        D = self.diagonal()[self._range(big)]
         empty = np.flatnonzero(~(D > 1e-12 * max(float(np.max(D, initial=0.0)), 1e-300)))
         if empty.size:
             positions = self._range(big).start + empty
@@ -203,9 +214,6 @@ class BlockHessian:
                 f"the Hessian is singular: {empty.size} level(s) of coded term {big} (columns "
                 f"{positions[:10].tolist()}{' ...' if empty.size > 10 else ''}) carry no "
                 "weight: no row with positive weight has them", positions)
-        rest = self._rest_terms()
-        B = np.hstack([self.block(big, b) for b in rest])
-        R = np.block([[self.block(a, b) for b in rest] for a in rest])
         S = R - B.T @ (B / D[:, None])
         try:
             cho = scipy.linalg.cho_factor(S, check_finite=True) if S.size else None
@@ -213,7 +221,7 @@ class BlockHessian:
             raise SingularHessianError(
                 "the Hessian is singular: the dense columns and the other coded terms are "
                 f"linearly dependent once coded term {big}'s levels are accounted for",
-                self._rest_index()) from None
+                self.rest_index()) from None
         self._factor = D, B, cho
         return self._factor
 
@@ -221,7 +229,7 @@ class BlockHessian:
         """``H^-1 rhs`` through the Schur complement (``rhs`` of shape (p,))."""
         rhs = np.asarray(rhs, dtype=float)
         D, B, cho = self.factor()
-        big, rest = self._range(self._eliminated()), self._rest_index()
+        big, rest = self._range(self._eliminated()), self.rest_index()
         r_big, r_rest = rhs[big], rhs[rest]
         x_rest = r_rest - B.T @ (r_big / D)
         if cho is not None:
@@ -235,7 +243,7 @@ class BlockHessian:
         """The diagonal of ``H^-1`` without forming it: ``S^-1``'s diagonal for the
         rest, ``D^-1 + diag((D^-1 B) S^-1 (D^-1 B)')`` for the eliminated term."""
         D, B, cho = self.factor()
-        big, rest = self._range(self._eliminated()), self._rest_index()
+        big, rest = self._range(self._eliminated()), self.rest_index()
         out = np.empty(self.n_features)
         if cho is None:
             out[big] = 1.0 / D
@@ -249,7 +257,7 @@ class BlockHessian:
     def inverse(self) -> np.ndarray:
         """``H^-1`` as a dense matrix (moderate ``p`` only), by blocks."""
         D, B, cho = self.factor()
-        big, rest = self._range(self._eliminated()), self._rest_index()
+        big, rest = self._range(self._eliminated()), self.rest_index()
         p = self.n_features
         out = np.empty((p, p))
         S_inv = scipy.linalg.cho_solve(cho, np.eye(len(rest))) if cho is not None else \
