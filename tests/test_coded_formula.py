@@ -102,3 +102,35 @@ def test_robust_covariance_is_refused_clearly():
                         family=daskglm.Poisson())
     with pytest.raises(ValueError, match="nonrobust"):
         model.fit(cov_type="HC0")
+
+
+@pytest.mark.parametrize("formula", ["claims ~ age + C(zone, Treatment('z5'))",
+                                     "claims ~ 0 + C(zone) + age"])
+def test_lazy_treatment_contrast_matches_statsmodels(monkeypatch, formula):
+    """From LAZY_LEVELS levels no identity contrast is built; the fit is unchanged."""
+    import daskglm.frontend.recipe as recipe
+
+    monkeypatch.setattr(recipe, "LAZY_LEVELS", 10)
+    df = _claims(zones=45, seed=5)
+    model = daskglm.glm(formula, dd.from_pandas(df, npartitions=3, sort=False),
+                        family=daskglm.Poisson(), exposure="years")
+    contrasts = [c for subterms in model.design_info.term_codings.values()
+                 for sub in subterms for c in sub.contrast_matrices.values()]
+    assert any(c.matrix.strides == (0, 0) for c in contrasts)
+    ours = model.fit(tol=1e-10)
+    theirs = smf.glm(formula, df, family=sm.families.Poisson(),
+                     exposure=df["years"]).fit(tol=1e-12)
+    _compare(ours, theirs)
+    new = df.sample(100, random_state=2)
+    np.testing.assert_allclose(ours.predict(new, exposure="years"),
+                               theirs.predict(new, exposure=new["years"]), rtol=1e-6)
+
+
+def test_lazy_contrast_in_an_interaction_is_refused(monkeypatch):
+    import daskglm.frontend.recipe as recipe
+
+    monkeypatch.setattr(recipe, "LAZY_LEVELS", 10)
+    df = _claims(zones=45, seed=6)
+    with pytest.raises(ValueError, match="interaction"):
+        daskglm.glm("claims ~ C(zone):age", dd.from_pandas(df, npartitions=2, sort=False),
+                    family=daskglm.Poisson())

@@ -49,6 +49,8 @@ import pandas as pd
 import patsy
 from patsy.categorical import _CategoricalBox
 
+from .formula_blocks import CodedContrast
+
 __all__ = ["build_design_block", "build_coded_design", "categorical_codes"]
 
 _CATEGORICAL_KINDS = frozenset("biufUO")
@@ -353,6 +355,8 @@ def _subterm_columns(subterm, values, n_rows):
     columns = None
     for factor in subterm.factors:
         if factor in subterm.contrast_matrices:
+            if isinstance(subterm.contrast_matrices[factor], CodedContrast):
+                raise RuntimeError("a coded term's contrast was used for dense columns")
             matrix = np.asarray(subterm.contrast_matrices[factor].matrix, dtype=np.float64)
             proto = matrix[values[factor]]
         else:

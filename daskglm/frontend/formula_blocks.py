@@ -20,8 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from patsy.contrasts import ContrastMatrix, Treatment
 
-__all__ = ["CODED_MIN_COLUMNS", "PAIR_BUDGET", "CodedTerm", "CodedLayout", "coded_layout"]
+__all__ = ["CODED_MIN_COLUMNS", "PAIR_BUDGET", "LAZY_LEVELS", "CodedTerm", "CodedLayout",
+           "CodedContrast", "CodedTreatment", "coded_layout"]
 
 #: A categorical main effect with more columns than this is coded (dense at or below).
 CODED_MIN_COLUMNS = 32
@@ -29,6 +31,72 @@ CODED_MIN_COLUMNS = 32
 #: The largest table (entries) between two coded terms that a pass accumulates
 #: per chunk; a term whose table with a coded term would be larger stays dense.
 PAIR_BUDGET = 4_000_000
+
+#: From this many levels a Treatment-coded factor gets a :class:`CodedTreatment`
+#: contrast: patsy's would be a dense ``levels x (levels - 1)`` identity
+#: (3.2 GB at 20,000 levels), built wherever the formula's design is laid out.
+LAZY_LEVELS = 2048
+
+
+class CodedContrast(ContrastMatrix):
+    """A Treatment contrast that only a coded term may use: its ``matrix`` is a
+    read-only view of one zero (no memory), ``code_map`` gives each level's column."""
+
+    def __init__(self, code_map, column_suffixes):
+        self.code_map = np.asarray(code_map, dtype=np.int32)
+        zeros = np.broadcast_to(np.float64(0.0), (len(self.code_map), len(column_suffixes)))
+        super().__init__(zeros, column_suffixes)
+
+
+class CodedTreatment:
+    """patsy's ``Treatment`` coding, same columns and names, as a
+    :class:`CodedContrast` (for factors of :data:`LAZY_LEVELS` levels or more)."""
+
+    def __init__(self, reference=None):
+        self.reference = reference
+
+    def code_with_intercept(self, levels):
+        return CodedContrast(np.arange(len(levels)), [f"[{_readable(v)}]" for v in levels])
+
+    def code_without_intercept(self, levels):
+        levels = list(levels)
+        reference = _reference_index(levels, self.reference)
+        code_map = np.arange(len(levels)) - (np.arange(len(levels)) > reference)
+        code_map[reference] = -1
+        names = [f"[T.{_readable(v)}]" for i, v in enumerate(levels) if i != reference]
+        return CodedContrast(code_map, names)
+
+    @classmethod
+    def replacing(cls, contrast):
+        """The coded equivalent of ``contrast`` (None or Treatment), else None."""
+        if contrast is None or contrast is Treatment:
+            return cls()
+        if type(contrast) is Treatment:
+            return cls(contrast.reference)
+        return None
+
+
+def _readable(level):
+    """A level as patsy writes it in a column name."""
+    if isinstance(level, str):
+        return level
+    if isinstance(level, bytes):
+        try:
+            return level.decode("utf-8")
+        except UnicodeDecodeError:
+            return repr(level)
+    return repr(level)
+
+
+def _reference_index(levels, reference):
+    """The reference level's position, as patsy's Treatment finds it."""
+    if reference is None:
+        return 0
+    if reference in levels:
+        return levels.index(reference)
+    if isinstance(reference, int) and -len(levels) <= reference < len(levels):
+        return reference % len(levels)
+    raise ValueError(f"the Treatment reference level {reference!r} is not among the levels")
 
 
 @dataclass(frozen=True)
@@ -116,12 +184,20 @@ def _candidates(design_info):
                 or subterm.num_columns <= CODED_MIN_COLUMNS \
                 or factor not in subterm.contrast_matrices:
             continue
-        code_map = _code_map(subterm.contrast_matrices[factor].matrix)
+        contrast = subterm.contrast_matrices[factor]
+        code_map = contrast.code_map if isinstance(contrast, CodedContrast) else \
+            _code_map(contrast.matrix)
         if code_map is None:
             continue
         start = design_info.term_slices[term].start
         found.append(CodedTerm(term.name(), factor.code, start, code_map))
     return sorted(found, key=lambda t: -t.n_columns)
+
+
+def _must_code(design_info, term_name):
+    term = next(t for t in design_info.terms if t.name() == term_name)
+    return any(isinstance(c, CodedContrast) for sub in design_info.term_codings[term]
+               for c in sub.contrast_matrices.values())
 
 
 def coded_layout(design_info) -> CodedLayout | None:
@@ -134,6 +210,20 @@ def coded_layout(design_info) -> CodedLayout | None:
     for term in _candidates(design_info):
         if all(term.n_columns * other.n_columns <= PAIR_BUDGET for other in chosen):
             chosen.append(term)
+        elif _must_code(design_info, term.name):
+            raise ValueError(
+                f"{term.name} has {term.n_columns} columns and cannot stay dense, but its "
+                f"table with another coded term would exceed {PAIR_BUDGET} entries: two such "
+                "large categoricals in one model are not supported yet")
+    coded_names = {term.name for term in chosen}
+    for term, subterms in design_info.term_codings.items():
+        if term.name() not in coded_names and any(
+                isinstance(c, CodedContrast) for sub in subterms
+                for c in sub.contrast_matrices.values()):
+            raise ValueError(
+                f"the term {term.name()} uses a categorical of {LAZY_LEVELS} or more levels "
+                "in an interaction (or with a contrast other than Treatment); only its main "
+                "effect can be fitted at this size")
     if not chosen:
         return None
     chosen.sort(key=lambda t: t.start)
