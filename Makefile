@@ -27,6 +27,7 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.formula_claims
 
 docs: $(VENV)/.installed-docs
 	$(PY) -m sphinx -W -b html docs docs/_build/html

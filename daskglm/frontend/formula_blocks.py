@@ -17,7 +17,7 @@ order, in which the results are reported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from patsy.contrasts import ContrastMatrix, Treatment
@@ -107,7 +107,7 @@ class CodedTerm:
     name: str
     factor_code: str
     start: int
-    code_map: np.ndarray
+    code_map: np.ndarray = field(repr=False)
 
     @property
     def n_columns(self) -> int:
