@@ -134,3 +134,21 @@ def test_lazy_contrast_in_an_interaction_is_refused(monkeypatch):
     with pytest.raises(ValueError, match="interaction"):
         daskglm.glm("claims ~ C(zone):age", dd.from_pandas(df, npartitions=2, sort=False),
                     family=daskglm.Poisson())
+
+
+def test_weights_and_missing_rows_match_statsmodels():
+    df = _claims(n=3000, zones=45, seed=7)
+    rng = np.random.default_rng(8)
+    df["fw"] = rng.integers(1, 4, len(df)).astype(float)
+    df["vw"] = rng.uniform(0.5, 2.0, len(df))
+    df.loc[rng.choice(len(df), 30, replace=False), "age"] = np.nan
+    formula = "claims ~ age + C(zone)"
+    model = daskglm.glm(formula, dd.from_pandas(df, npartitions=3, sort=False),
+                        family=daskglm.Poisson(), freq_weights="fw", var_weights="vw")
+    assert model._prepare()[0].coded is not None
+    ours = model.fit(tol=1e-10)
+    kept = df.dropna()
+    theirs = smf.glm(formula, kept, family=sm.families.Poisson(), freq_weights=kept["fw"],
+                     var_weights=kept["vw"]).fit(tol=1e-12)
+    _compare(ours, theirs)
+    assert ours.nobs == theirs.nobs and ours.df_resid == theirs.df_resid

@@ -221,13 +221,14 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
                              "information of a non-canonical link are not available yet "
                              "for a design with coded categorical terms; use "
                              "cov_type='nonrobust'")
-        size = BlockHessian.flat_size(coded.n_dense, coded.n_levels)
+        n_dense = coded.n_dense - (X_aug.shape[1] - design.n_features)   # side columns out
+        size = BlockHessian.flat_size(n_dense, coded.n_levels)
     layout = statistics_layout(design.n_features, request, size)
     flat = design.chunked(X_aug).map_reduce(
         _statistics_chunk, side, family, np.asarray(coef, dtype=float), null_coef, null_mean,
         layout, request)
     values = layout.unpack(flat)
     if coded is not None:
-        values["information"] = BlockHessian.from_flat(values["information"], coded.n_dense,
+        values["information"] = BlockHessian.from_flat(values["information"], n_dense,
                                                        coded.n_levels)
     return FitStatistics(**values)
