@@ -152,3 +152,17 @@ def test_weights_and_missing_rows_match_statsmodels():
                      var_weights=kept["vw"]).fit(tol=1e-12)
     _compare(ours, theirs)
     assert ours.nobs == theirs.nobs and ours.df_resid == theirs.df_resid
+
+
+def test_saved_coded_fit_predicts_from_codes(tmp_path):
+    from daskglm.frontend.saved import load_fit, save_results
+
+    df = _claims(zones=70, seed=9)
+    result = daskglm.glm("claims ~ age + C(zone)", dd.from_pandas(df, npartitions=2, sort=False),
+                         family=daskglm.Poisson(), exposure="years").fit()
+    save_results(result, tmp_path / "fit.json")
+    saved = load_fit(tmp_path / "fit.json")
+    assert saved.design.coded is not None
+    new = df.sample(50, random_state=3)
+    np.testing.assert_allclose(saved.predict(new, exposure="years"),
+                               result.predict(new, exposure="years"), rtol=1e-12)

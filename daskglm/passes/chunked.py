@@ -247,6 +247,10 @@ class ChunkedData:
     def _record_checks(self, total):
         checks, result = total[:_N_CHECKS + self.n_cols], total[_N_CHECKS + self.n_cols:]
         sum_w, n_rows, bad_x, bad_y, bad_off, bad_w, bad_domain = checks[:_N_CHECKS]
+        if bad_x and self.coded is not None:
+            raise ValueError(f"X contains {int(bad_x)} NaN or infinite value(s) or codes "
+                             f"outside [-1, levels) of their coded term (levels: "
+                             f"{list(self.coded.n_levels)})")
         for name, count in (("X", bad_x), ("y", bad_y), ("offset", bad_off)):
             if count:
                 raise ValueError(f"{name} contains {int(count)} NaN or infinite value(s)")
