@@ -6,6 +6,12 @@ years it was exposed; its claim count is Poisson with mean
 :func:`write_claims` writes it as several parquet files and returns the
 true coefficients, named as patsy names the columns of
 ``claims ~ age + C(region) + C(vehicle)``.
+
+With ``zones``, each policy also gets one column per entry, ``zone`` (the
+first) and ``zone<levels>`` (the others), holding one of that many zones
+(``Z00001``, ...), drawn from their own seeded stream: they carry no effect,
+so the true model and the other columns are the same with or without them
+(benchmarks fit ``claims ~ age + C(region) + C(vehicle) + C(zone)`` on them).
 """
 
 from __future__ import annotations
@@ -55,9 +61,20 @@ def _region_shares(rng):
     return weights / weights.sum()
 
 
-def write_claims(path, n_rows=3_000_000, n_files=8, seed=2024) -> dict:
+def zone_columns(rng, n_rows, zones) -> dict:
+    """``{name: categorical}``: one column of zones per entry of ``zones``."""
+    columns = {}
+    for index, levels in enumerate(zones):
+        names = [f"Z{i:05d}" for i in range(1, levels + 1)]
+        name = "zone" if index == 0 else f"zone{levels}"
+        columns[name] = pd.Categorical.from_codes(rng.integers(0, levels, n_rows), names)
+    return columns
+
+
+def write_claims(path, n_rows=3_000_000, n_files=8, seed=2024, zones=()) -> dict:
     """Write ``n_rows`` policies as ``n_files`` parquet files under ``path``.
 
+    ``zones``: the levels of each zone column to add (see the module's notes).
     Returns the true coefficients; they are also saved as ``truth.json``
     beside the data.
     """
@@ -67,6 +84,9 @@ def write_claims(path, n_rows=3_000_000, n_files=8, seed=2024) -> dict:
     rows_per_file = np.diff(np.linspace(0, n_rows, n_files + 1).astype(int))
     for index, rows in enumerate(rows_per_file):
         rng = np.random.default_rng([seed, index])
-        _policies(rng, rows, coef).to_parquet(path / f"part-{index:03d}.parquet", index=False)
+        policies = _policies(rng, rows, coef)
+        zone_rng = np.random.default_rng([seed, index, 1])
+        policies = policies.assign(**zone_columns(zone_rng, rows, zones))
+        policies.to_parquet(path / f"part-{index:03d}.parquet", index=False)
     (path.parent / f"{path.name}-truth.json").write_text(json.dumps(coef, indent=1))
     return coef

@@ -22,8 +22,11 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from ..passes.block_hessian import BlockHessian
 from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
 from ..messages import listing
+from ..passes.coded import CodedMatrix
+from ..passes.coded_kernels import coded_gram_and_moment
 from .prediction import log_exposure
 from .recipe import complete_rows
 
@@ -47,9 +50,15 @@ class SideLayout:
         def column(index):
             return None if index is None else X_aug[:, index]
 
-        return X_aug[:, :self.n_features], column(self.freq_column), column(self.var_column)
+        if isinstance(X_aug, CodedMatrix):
+            X = X_aug.with_parts(X_aug.dense[:, :self.n_features], X_aug.codes)
+            X_aug = X_aug.dense
+        else:
+            X = X_aug[:, :self.n_features]
+        return X, column(self.freq_column), column(self.var_column)
 
     def group_codes(self, X_aug):
+        X_aug = X_aug.dense if isinstance(X_aug, CodedMatrix) else X_aug
         return X_aug[:, self.group_column].astype(np.intp)
 
 
@@ -61,6 +70,13 @@ class Design:
     says whether either was given (statsmodels then fits the null model with
     it). ``exog_names`` and ``intercept`` are ``None`` for unnamed arrays
     until :func:`data_facts` has seen the columns.
+
+    With coded terms (``coded``, a
+    :class:`~daskglm.frontend.formula_blocks.CodedLayout`), ``X`` holds the
+    dense columns and ``codes`` the terms' integer codes; the fit's
+    coefficients are in the layout ``[dense..., coded terms...]``
+    (``intercept`` is a position in it), while ``exog_names`` stay in patsy's
+    order, in which the results are reported.
     """
 
     X: object
@@ -73,6 +89,8 @@ class Design:
     intercept: int | None = None
     has_offset: bool = False
     formula: object = None
+    codes: object = None
+    coded: object = None
 
     @property
     def is_dask(self) -> bool:
@@ -84,7 +102,25 @@ class Design:
 
     @property
     def n_features(self) -> int:
-        return int(self.X.shape[1])
+        coded = 0 if self.coded is None else sum(self.coded.n_levels)
+        return int(self.X.shape[1]) + coded
+
+    @property
+    def fit_X(self):
+        """The design the solvers take: ``X``, or a CodedMatrix with the codes."""
+        return self.X if self.coded is None else CodedMatrix(self.X, self.codes,
+                                                             self.coded.n_levels)
+
+    @property
+    def fit_names(self) -> list:
+        """``exog_names`` in the order of the fit's coefficients."""
+        if self.coded is None:
+            return list(self.exog_names)
+        return [self.exog_names[i] for i in self.coded.order]
+
+    def to_patsy(self, coef) -> np.ndarray:
+        """The fit's coefficients in ``exog_names``' order."""
+        return np.asarray(coef) if self.coded is None else self.coded.to_patsy(coef)
 
     @property
     def weights(self):
@@ -98,7 +134,7 @@ class Design:
         """``(X_aug, layout)``: X with the frequency and variance weights (and
         cluster codes, when given) appended, for kernels that need them apart
         (one matrix travels per chunk)."""
-        p = self.n_features
+        p = int(self.X.shape[1])
         side, positions = [], {}
         for name, values in (("freq_column", self.freq_weights),
                              ("var_column", self.var_weights), ("group_column", group_codes)):
@@ -107,16 +143,19 @@ class Design:
                 side.append(values)
         layout = SideLayout(p, **positions)
         if not side:
-            return self.X, layout
+            return self.fit_X, layout
         stack = da.concatenate if self.is_dask else np.concatenate
         X_aug = stack([self.X] + [values[:, None] for values in side], axis=1)
-        return (X_aug.rechunk({1: -1}) if self.is_dask else X_aug), layout
+        X_aug = X_aug.rechunk({1: -1}) if self.is_dask else X_aug
+        if self.coded is not None:
+            X_aug = CodedMatrix(X_aug, self.codes, self.coded.n_levels)
+        return X_aug, layout
 
     def persisted(self, persist="auto") -> Design:
         """The design with its dask arrays persisted (once), per ``persist``."""
         if not self.is_dask:
             return self
-        names = ("X", "y", "offset", "freq_weights", "var_weights")
+        names = ("X", "y", "offset", "freq_weights", "var_weights", "codes")
         arrays = [getattr(self, name) for name in names]
         if not should_persist(persist, arrays):
             return self
@@ -127,7 +166,7 @@ class Design:
 
     def chunked(self, X=None) -> ChunkedData:
         """A :class:`ChunkedData` over the (already persisted) arrays."""
-        return ChunkedData(self.X if X is None else X, self.y, self.offset, self.weights,
+        return ChunkedData(self.fit_X if X is None else X, self.y, self.offset, self.weights,
                            persist=False)
 
 
@@ -260,14 +299,16 @@ def formula_design(formula_design_) -> Design:
     """A :class:`Design` from a learned formula (lazy, known chunks)."""
     parts = formula_design_.design()
     log_exposure = parts.get("exposure")
+    coded = formula_design_.coded
+    intercept = formula_design_.intercept_index
     return Design(
         X=parts["X"], y=parts["y"],
         offset=_total_offset(parts.get("offset"), log_exposure),
         freq_weights=parts.get("freq_weights"), var_weights=parts.get("var_weights"),
         endog_name=formula_design_.endog_name, exog_names=list(formula_design_.exog_names),
-        intercept=formula_design_.intercept_index,
+        intercept=intercept if coded is None else coded.layout_index(intercept),
         has_offset="offset" in parts or "exposure" in parts,
-        formula=formula_design_,
+        formula=formula_design_, codes=parts.get("codes"), coded=coded,
     )
 
 
@@ -280,7 +321,7 @@ class DataFacts:
     sum_freq_weights: float       # statsmodels' wnobs
     sum_weights: float            # sum of freq_weights * var_weights
     weighted_mean_y: float        # the null model's mean without offset
-    gram: np.ndarray              # X' diag(freq * var weights) X
+    gram: object                  # X' diag(freq * var weights) X (a BlockHessian if coded)
     constant: np.ndarray          # which columns hold one non-zero value in every row
 
     @property
@@ -294,11 +335,16 @@ def _facts_chunk(X_aug, y, offset, weights, layout):
     X, fw, vw = layout.split(X_aug)
     n = X.shape[0]
     w = np.ones(n) if weights is None else weights
-    Xw = X * np.sqrt(w)[:, None]
     negative = sum(int(np.count_nonzero(v < 0)) for v in (fw, vw) if v is not None)
+    if isinstance(X, CodedMatrix):
+        gram = coded_gram_and_moment(X, w, np.zeros(n))[1]
+        X = X.dense
+    else:
+        Xw = X * np.sqrt(w)[:, None]
+        gram = (Xw.T @ Xw).ravel()
     return np.concatenate([
         [float(n if fw is None else fw.sum()), float(w @ y), float(negative)],
-        X.sum(axis=0), np.square(X).sum(axis=0), (Xw.T @ Xw).ravel(),
+        X.sum(axis=0), np.square(X).sum(axis=0), gram,
     ])
 
 
@@ -312,7 +358,7 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
     data = ChunkedData(X_aug, design.y, design.offset, design.weights,
                        in_domain=in_domain, domain_error=domain_error, persist=False)
     flat = data.map_reduce(_facts_chunk, layout)
-    p = design.n_features
+    p = int(design.X.shape[1])          # the dense columns
     sum_fw, sum_wy, negative = flat[:3]
     if negative:
         raise ValueError(f"freq_weights and var_weights must be >= 0; {int(negative)} "
@@ -322,10 +368,15 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
     mean_square = flat[3 + p:3 + 2 * p] / n
     spread = mean_square - np.square(mean)
     sum_w = data.stats.sum_weights
+    constant = (mean_square > 0) & (spread <= 1e-12 * mean_square)
+    if design.coded is None:
+        gram = flat[3 + 2 * p:].reshape(p, p)
+    else:
+        gram = BlockHessian.from_flat(flat[3 + 2 * p:], p, design.coded.n_levels)
+        constant = np.concatenate([constant, np.zeros(design.n_features - p, dtype=bool)])
     return DataFacts(
         n_rows=n, sum_freq_weights=float(sum_fw), sum_weights=float(sum_w),
-        weighted_mean_y=float(sum_wy / sum_w), gram=flat[3 + 2 * p:].reshape(p, p),
-        constant=(mean_square > 0) & (spread <= 1e-12 * mean_square),
+        weighted_mean_y=float(sum_wy / sum_w), gram=gram, constant=constant,
     )
 
 
@@ -418,6 +469,21 @@ def _codes_of(values, levels):
     return np.searchsorted(levels, values).astype(float)
 
 
+def _check_block_rank(gram, names, tol):
+    """:func:`check_rank` of a block Gram matrix (``names`` in its layout)."""
+    empty = np.flatnonzero(~(gram.diagonal() > 0))
+    if empty.size:
+        listed = ", ".join(repr(names[i]) for i in empty[:20])
+        more = f" and {empty.size - 20} more" if empty.size > 20 else ""
+        raise ValueError(f"the design is singular: column(s) {listed}{more} are zero in every "
+                         "row that carries weight (a level with no rows)")
+    D, B, R = gram.schur_parts()
+    rest = gram.rest_index()
+    schur = R - B.T @ (B / D[:, None])
+    if rest.size:
+        check_rank(schur, [names[i] for i in rest], tol)
+
+
 def array_names(n_features, intercept):
     """statsmodels' names for unnamed columns: ``const`` and ``x1, x2, ...``."""
     names = [f"x{i}" for i in range(1, n_features + (0 if intercept is not None else 1))]
@@ -431,8 +497,12 @@ def check_rank(gram, names, tol=1e-10):
 
     The Gram matrix is scaled to unit diagonal; eigenvectors of eigenvalues
     below ``tol`` (relative to the largest) span the null space, and the
-    columns they load on are reported.
+    columns they load on are reported. A block Gram matrix (coded terms) is
+    checked level by level for empty levels, and its Schur complement over
+    the other columns as a dense Gram matrix.
     """
+    if isinstance(gram, BlockHessian):
+        return _check_block_rank(gram, names, tol)
     diag = np.diag(gram)
     zero = np.flatnonzero(diag <= 0)
     if zero.size:

@@ -49,7 +49,9 @@ import pandas as pd
 import patsy
 from patsy.categorical import _CategoricalBox
 
-__all__ = ["build_design_block"]
+from .formula_blocks import CodedContrast
+
+__all__ = ["build_design_block", "build_coded_design", "categorical_codes"]
 
 _CATEGORICAL_KINDS = frozenset("biufUO")
 _BLOCK_BYTES = 4 << 20      # rows are combined into columns this many bytes at a time
@@ -90,6 +92,44 @@ def build_design_block(design_infos, data, NA_action="raise", n_trailing=0) -> n
         block[:, start:start + matrix.shape[1]] = matrix
         start += matrix.shape[1]
     return block
+
+
+def build_coded_design(design_infos, data, layout, NA_action="raise", n_trailing=0):
+    """``(block, codes)``: the design of ``data`` with the coded terms of
+    ``layout`` (a :class:`~daskglm.frontend.formula_blocks.CodedLayout` of the
+    last design info) as integer codes instead of columns.
+
+    ``block`` is :func:`build_design_block` of the designs without the coded
+    terms (their other columns in patsy's order); ``codes`` holds, per coded
+    term, each row's column within the term (-1: none), as int32. ``data``
+    must hold complete rows only.
+    """
+    *others, info = design_infos
+    names = layout.term_names
+    dense_info = info.subset([term for term in info.terms if term.name() not in names])
+    block = build_design_block(others + [dense_info], data, NA_action, n_trailing)
+    codes = np.empty((block.shape[0], len(layout.terms)), dtype=np.int32)
+    by_code = {factor.code: factor_info for factor, factor_info in info.factor_infos.items()}
+    for column, term in enumerate(layout.terms):
+        levels = categorical_codes(by_code[term.factor_code], data, NA_action)
+        if levels.shape[0] != block.shape[0] or (levels < 0).any():
+            raise ValueError(f"the coded term {term.name} has a missing value in a row "
+                             "the design keeps")
+        codes[:, column] = term.code_map[levels]
+    return block, codes
+
+
+def categorical_codes(factor_info, data, NA_action="raise") -> np.ndarray:
+    """A categorical factor's level index in every row of ``data`` (-1: missing),
+    as patsy's ``categorical_to_int`` gives it."""
+    value = factor_info.factor.eval(factor_info.state, data)
+    try:
+        na_action = _na_action(NA_action)
+        return _categorical_codes(value, factor_info.categories, data, na_action)
+    except _Unsupported:
+        na_action = patsy.NAAction(NA_action) if isinstance(NA_action, str) else NA_action
+        return np.asarray(patsy.categorical.categorical_to_int(
+            value, factor_info.categories, na_action), dtype=np.intp)
 
 
 def _build_columnwise(design_infos, data, NA_action, n_trailing):
@@ -315,6 +355,8 @@ def _subterm_columns(subterm, values, n_rows):
     columns = None
     for factor in subterm.factors:
         if factor in subterm.contrast_matrices:
+            if isinstance(subterm.contrast_matrices[factor], CodedContrast):
+                raise RuntimeError("a coded term's contrast was used for dense columns")
             matrix = np.asarray(subterm.contrast_matrices[factor].matrix, dtype=np.float64)
             proto = matrix[values[factor]]
         else:

@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 from patsy import INTERCEPT, EvalEnvironment
 
-from .fast_design import build_design_block
+from .fast_design import build_coded_design, build_design_block
+from .formula_blocks import coded_layout
 from .formula_learning import (check_factor_passes, check_missing, learn_partition,
                                merge_categories, merge_factor, resolve_names)
 from .recipe import Recipe, complete_rows, extra_values, in_task
@@ -65,6 +66,9 @@ class FormulaDesign:
         The right-hand side's design info (statsmodels' ``model.data.design_info``).
     intercept_index : int or None
         The column of the intercept, if the formula has one.
+    coded : CodedLayout or None
+        The categorical terms kept as integer codes rather than dummy
+        columns (:mod:`daskglm.frontend.formula_blocks`).
     """
 
     def __init__(self, recipe: Recipe, partitions, row_counts):
@@ -88,6 +92,7 @@ class FormulaDesign:
         for term, columns in rhs.term_slices.items():
             if term == INTERCEPT:
                 self.intercept_index = columns.start
+        self.coded = coded_layout(rhs)
 
     def __repr__(self):
         return f"FormulaDesign({self.formula!r}, {len(self.exog_names)} columns)"
@@ -113,35 +118,51 @@ class FormulaDesign:
 
         Returns a dict of dask arrays with known chunk sizes (one chunk per
         partition, complete rows only): ``"y"``, ``"X"`` and one entry per
-        extra role.
+        extra role; with coded terms, ``"X"`` holds the dense columns and
+        ``"codes"`` the terms' codes (int32, one column per term).
         """
         roles = list(self._recipe.extras)
-        width = 1 + len(self.exog_names) + len(roles)
-        build = dask.delayed(design_partition, pure=True)
-        blocks = [da.from_delayed(build(part, self._recipe, count), shape=(count, width),
+        coded = self.coded
+        p = len(self.exog_names) if coded is None else len(coded.dense_columns)
+        width = 1 + p + len(roles)
+        build = dask.delayed(design_partition, pure=True, nout=2 if coded else None)
+        parts = [build(part, self._recipe, count, coded)
+                 for part, count in zip(self._partitions, self.row_counts)]
+        blocks = [da.from_delayed(part[0] if coded else part, shape=(count, width),
                                   dtype=float)
-                  for part, count in zip(self._partitions, self.row_counts)]
+                  for part, count in zip(parts, self.row_counts)]
         array = da.concatenate(blocks, axis=0)
-        p = len(self.exog_names)
         out = {"y": array[:, 0], "X": array[:, 1:1 + p]}
+        if coded is not None:
+            out["codes"] = da.concatenate(
+                [da.from_delayed(part[1], shape=(count, len(coded.terms)), dtype=np.int32)
+                 for part, count in zip(parts, self.row_counts)], axis=0)
         for i, role in enumerate(roles):
             out[role] = array[:, 1 + p + i]
         return out
 
 
 @in_task
-def design_partition(df, recipe, expected):
-    """One partition's block ``[y | X | extras]`` (complete rows only)."""
+def design_partition(df, recipe, expected, coded=None):
+    """One partition's block ``[y | X | extras]`` (complete rows only); with a
+    :class:`~daskglm.frontend.formula_blocks.CodedLayout`, ``(block, codes)``
+    with the coded terms' columns left out of X."""
     df = recipe.prepare(df)
     complete = complete_rows(df, recipe)
     rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     lhs_info, rhs_info = recipe.design_infos()
-    width = 1 + len(rhs_info.column_names) + len(recipe.extras)
+    p = len(rhs_info.column_names) if coded is None else len(coded.dense_columns)
+    width = 1 + p + len(recipe.extras)
+    codes = None if coded is None else np.empty((len(rows), len(coded.terms)), np.int32)
     if len(rows) == 0:
         block = np.empty((0, width))
+    elif coded is not None:
+        block, codes = build_coded_design([lhs_info, rhs_info], rows, coded, NA_action="raise",
+                                          n_trailing=len(recipe.extras))
     else:
         block = build_design_block([lhs_info, rhs_info], rows, NA_action="raise",
                                    n_trailing=len(recipe.extras))
+    if len(rows):
         first = width - len(recipe.extras)
         for offset, (role, column) in enumerate(recipe.extras.items()):
             values = extra_values(rows, column)
@@ -150,7 +171,7 @@ def design_partition(df, recipe, expected):
         raise RuntimeError(
             f"a partition gave {block.shape[0]} complete rows but {expected} were counted "
             "when the formula was learned; did the data change in between?")
-    return block
+    return block if coded is None else (block, codes)
 
 
 # -- learning ---------------------------------------------------------------

@@ -36,7 +36,8 @@ from ..solvers._base import penalized_mask
 from .design import (array_design, array_names, check_rank, data_facts, formula_design,
                      group_codes)
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .prediction import check_exposure, check_which, linear_with_variance, predict
+from .prediction import (check_exposure, check_which, coded_linear_predictor,
+                         inverse_link, linear_with_variance, predict)
 
 __all__ = ["GLM", "glm"]
 
@@ -250,7 +251,7 @@ class GLM:
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
-        check_rank(facts.gram, design.exog_names)
+        check_rank(facts.gram, design.fit_names)
         groups = group_codes(cov_options["groups"], design, getattr(self, "_formula_data", None)) \
             if "groups" in cov_options else None
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
@@ -305,7 +306,7 @@ class GLM:
         with contextlib.ExitStack() as stack:
             bar = stack.enter_context(ProgressBar(max_iter, f"daskglm {_method_name(method)}")) \
                 if progress else None
-            result = solver(design.X, design.y, self.family, penalty, max_iter=max_iter,
+            result = solver(design.fit_X, design.y, self.family, penalty, max_iter=max_iter,
                             tol=tol, offset=design.offset, weights=design.weights,
                             unpenalized=unpenalized, init=start_params,
                             callback=chain_callbacks(bar, callback), **options)
@@ -339,6 +340,12 @@ class GLM:
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
         check_which(which)
+        if exog is None and offset is None and exposure is None:
+            design = self._training_design()
+            if design.coded is not None:      # the training rows' codes, no dummy columns
+                eta = coded_linear_predictor(design.X, design.codes, design.coded, params,
+                                             offset=design.offset)
+                return inverse_link(eta, self.family, which)
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         return predict(exog, params, self.family, which=which, offset=offset,
                        exposure=exposure, formula=formula)

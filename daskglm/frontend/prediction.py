@@ -29,14 +29,15 @@ import scipy.sparse as sp
 
 from ..math.links import Log
 from ..messages import listing
-from .fast_design import build_design_block
+from ..passes.coded import CodedMatrix
+from .fast_design import build_coded_design, build_design_block
 from .formula import as_dask_frame, attach_arrays
 from .recipe import complete_rows, extra_values, in_task
 
 __all__ = ["WHICH", "LINEAR_COLUMNS", "check_which", "check_exposure", "log_exposure",
-           "linear_predictor", "inverse_link", "predict", "predict_array", "predict_frame",
-           "predict_partition", "design_matrix", "linear_with_variance",
-           "linear_variance_partition"]
+           "linear_predictor", "coded_linear_predictor", "inverse_link", "predict",
+           "predict_array", "predict_frame", "predict_partition", "design_matrix",
+           "linear_with_variance", "linear_variance_partition"]
 
 #: What a prediction can be: the mean (inverse link of eta) or eta itself.
 WHICH = ("mean", "linear")
@@ -102,6 +103,33 @@ def linear_predictor(X, coef, *, offset=None, exposure=None, intercept=0.0):
     if exposure is not None:
         eta = eta + log_exposure(_as_rows(exposure))
     return eta
+
+
+def coded_linear_predictor(X, codes, coded, params, *, offset=None):
+    """``eta`` of a design with coded terms: ``X @ b_dense + b_term[codes] + offset``.
+
+    Parameters
+    ----------
+    X : array of shape (n_samples, n_dense)
+        The dense columns (numpy or dask).
+    codes : integer array of shape (n_samples, n_terms)
+        The coded terms' columns (-1: none), chunked as ``X``'s rows.
+    coded : CodedLayout
+    params : array of shape (n_features,)
+        Coefficients in patsy's order (``exog_names``).
+    offset : array of shape (n_samples,), optional
+    """
+    coef = coded.to_layout(params)
+    if isinstance(X, da.Array):
+        eta = da.map_blocks(_coded_eta_block, X, codes, coded.n_levels, coef, drop_axis=1,
+                            dtype=float)
+    else:
+        eta = _coded_eta_block(X, codes, coded.n_levels, coef)
+    return eta if offset is None else eta + _as_rows(offset)
+
+
+def _coded_eta_block(X, codes, n_levels, coef):
+    return CodedMatrix(X, codes, n_levels).matvec(coef)
 
 
 def _eta_block(X, coef, intercept):
@@ -203,7 +231,7 @@ def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exp
     """
     data, recipe, columns = _frame_recipe(formula, data, offset, exposure)
     return data[columns].map_partitions(
-        predict_partition, recipe, np.asarray(coef, dtype=float), family, which,
+        predict_partition, recipe, np.asarray(coef, dtype=float), family, which, formula.coded,
         meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
 
 
@@ -231,28 +259,38 @@ def _frame_recipe(formula, data, offset, exposure):
     return data, recipe, columns
 
 
-def _partition_design(df, recipe):
-    """``(complete, X, side)`` of one partition: the mask of its rows with no
-    missing value, their design and their offset/exposure values (X is None
-    when no row is complete)."""
+def _partition_design(df, recipe, coded=None):
+    """``(complete, X, codes, side)`` of one partition: the mask of its rows
+    with no missing value, their design (with ``coded``, a CodedLayout, the
+    dense block and the coded terms' codes; else ``codes`` is None) and their
+    offset/exposure values (X is None when no row is complete)."""
     df = recipe.prepare(df)
     complete = complete_rows(df, recipe, rhs_only=True)
     rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     if not len(rows):
-        return complete, None, {}
-    X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+        return complete, None, None, {}
     side = {role: extra_values(rows, column) for role, column in recipe.extras.items()}
-    return complete, X, side
+    if coded is None:
+        X = build_design_block([recipe.design_infos()[1]], rows, NA_action="raise")
+        return complete, X, None, side
+    X, codes = build_coded_design([recipe.design_infos()[1]], rows, coded, NA_action="raise")
+    return complete, X, codes, side
 
 
 @in_task
-def predict_partition(df, recipe, coef, family, which):
-    """Predictions for one partition of new data: NaN where a value is missing."""
-    complete, X, side = _partition_design(df, recipe)
+def predict_partition(df, recipe, coef, family, which, coded=None):
+    """Predictions for one partition of new data: NaN where a value is missing
+    (coded terms are read as codes, never as dummy columns)."""
+    complete, X, codes, side = _partition_design(df, recipe, coded)
     out = np.full(len(df), np.nan)
     if X is not None:
-        eta = linear_predictor(X, coef, offset=side.get("offset"),
-                               exposure=side.get("exposure"))
+        if codes is None:
+            eta = linear_predictor(X, coef, offset=side.get("offset"),
+                                   exposure=side.get("exposure"))
+        else:
+            eta = coded_linear_predictor(X, codes, coded, coef, offset=side.get("offset"))
+            if side.get("exposure") is not None:
+                eta = eta + log_exposure(side["exposure"])
         out[complete] = inverse_link(eta, family, which)
     return pd.Series(out, index=df.index, name="predicted")
 
@@ -312,7 +350,7 @@ def _quadratic_form(X, cov):
 @in_task
 def linear_variance_partition(df, recipe, coef, cov):
     """:func:`linear_with_variance` for one partition of new data."""
-    complete, X, side = _partition_design(df, recipe)
+    complete, X, _, side = _partition_design(df, recipe)
     out = np.full((len(df), 2), np.nan)
     if X is not None:
         out[complete, 0] = linear_predictor(X, coef, offset=side.get("offset"),

@@ -29,6 +29,7 @@ import patsy.builtins
 from patsy import EvalEnvironment, ModelDesc, Term
 
 from ..messages import listing
+from .formula_blocks import LAZY_LEVELS, CodedTreatment
 from .transforms import as_2d
 
 __all__ = ["LearnedFactor", "Recipe", "complete_rows", "extra_values", "in_task", "names_in",
@@ -101,6 +102,8 @@ class _PatsyFactor:
         with np.errstate(all="ignore"):
             on_meta = self._factor.eval(state, self._meta)
         contrast = getattr(on_meta, "contrast", None)
+        if len(learned.levels) >= LAZY_LEVELS:     # no levels x levels identity
+            contrast = CodedTreatment.replacing(contrast) or contrast
         first = np.array(learned.levels[:1], dtype=object)
         return patsy.builtins.C(first, contrast, learned.levels)
 

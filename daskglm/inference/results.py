@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..math.families import Normal
 from ..math.links import Identity
+from ..passes.block_hessian import BlockHessian
 from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
 from .covariance import COV_TYPES, covariance_matrix
@@ -34,7 +35,11 @@ from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
 
-__all__ = ["GLMResults"]
+__all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT"]
+
+#: A fit with coded categorical terms builds its dense covariance matrix only
+#: up to this many coefficients (its standard errors come without it).
+DENSE_COVARIANCE_LIMIT = 5000
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -97,7 +102,9 @@ class GLMResults:
         self.cov_type = cov_type
         self.regularizer = regularizer
         self._stats = statistics
-        self.params = pd.Series(solver_result.coef, index=list(design.exog_names))
+        # the fit's layout may differ from the names' order (coded terms)
+        self.params = pd.Series(design.to_patsy(solver_result.coef),
+                                index=list(design.exog_names))
         self.converged = solver_result.converged
         self.n_iter = solver_result.n_iter
         self.k_constant = int(design.intercept is not None)
@@ -237,6 +244,8 @@ class GLMResults:
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):
         p = len(self.params)
+        if isinstance(self._stats.information, BlockHessian):
+            return None                # blocks: see _coded_covariance and bse
         if self.regularizer is not None:
             return np.full((p, p), np.nan)
         return covariance_matrix(self.cov_type, self._stats, scale=self.scale, nobs=self.nobs,
@@ -245,6 +254,8 @@ class GLMResults:
     @property
     def normalized_cov_params(self) -> np.ndarray:
         """The inverse Fisher information (covariance at unit scale)."""
+        if self._cov is None:
+            return self._coded_covariance() / self.scale
         if self.regularizer is not None:
             return np.full_like(self._cov, np.nan)
         return np.linalg.inv(self._stats.information)
@@ -252,11 +263,34 @@ class GLMResults:
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the estimates (of ``cov_type``)."""
         names = self.params.index
-        return pd.DataFrame(self._cov, index=names, columns=names)
+        cov = self._cov if self._cov is not None else self._coded_covariance()
+        return pd.DataFrame(cov, index=names, columns=names)
+
+    def _coded_covariance(self) -> np.ndarray:
+        """The dense covariance of a fit with coded terms, in the names' order,
+        from the blocks of the information (moderate sizes only)."""
+        p = len(self.params)
+        if p > DENSE_COVARIANCE_LIMIT:
+            raise ValueError(
+                f"the covariance matrix of {p} coefficients (coded categorical terms) is "
+                f"not built above {DENSE_COVARIANCE_LIMIT} coefficients; bse, tvalues, "
+                "pvalues and conf_int come without it")
+        if self.regularizer is not None:
+            return np.full((p, p), np.nan)
+        order = self._design.coded.order
+        cov = np.empty((p, p))
+        cov[np.ix_(order, order)] = self.scale * self._stats.information.inverse()
+        return cov
 
     @property
     def bse(self) -> pd.Series:
-        return pd.Series(np.sqrt(np.diag(self._cov)), index=self.params.index)
+        if self._cov is not None:
+            return pd.Series(np.sqrt(np.diag(self._cov)), index=self.params.index)
+        if self.regularizer is not None:
+            variances = np.full(len(self.params), np.nan)
+        else:           # the diagonal of the inverse from its Schur factorisation
+            variances = self.scale * self._stats.information.inverse_diagonal()
+        return pd.Series(np.sqrt(self._design.to_patsy(variances)), index=self.params.index)
 
     @property
     def tvalues(self) -> pd.Series:

@@ -27,6 +27,8 @@ import scipy.sparse as sp
 
 from . import kernels as _kernels
 from .client import current_client
+from .coded import CodedMatrix
+from .coded_kernels import coded_column_checks
 
 __all__ = ["ChunkedData", "DataStats"]
 
@@ -77,7 +79,9 @@ class ChunkedData:
     ----------
     X : array of shape (n_samples, n_features)
         numpy, scipy.sparse, dask array (row chunks; column chunks are
-        merged), pandas or dask dataframe.
+        merged), pandas or dask dataframe, or a
+        :class:`~daskglm.passes.coded.CodedMatrix` (a dense block and the
+        codes of categorical terms; each chunk function then gets one).
     y : array of shape (n_samples,)
     offset, weights : array of shape (n_samples,), optional
     in_domain : callable, optional
@@ -93,6 +97,9 @@ class ChunkedData:
     def __init__(self, X, y, offset=None, weights=None, *, in_domain=None,
                  domain_error=None, persist="auto"):
         arrays = self._validate_shapes(X, y, offset, weights)
+        coded = arrays[0] if isinstance(arrays[0], CodedMatrix) else None
+        if coded is not None:                  # the codes travel as a fifth array
+            arrays = [coded.dense, *arrays[1:], coded.codes]
         self.is_dask = any(isinstance(a, da.Array) for a in arrays if a is not None)
         #: whether dask data are held in memory across passes (else streamed)
         self.persisted = False
@@ -101,6 +108,11 @@ class ChunkedData:
             self.persisted = should_persist(persist, arrays)
             if self.persisted:
                 arrays = dask.persist(*balance_row_chunks(arrays))
+        self._dense = arrays[0]
+        if coded is not None:
+            arrays = [coded.with_parts(arrays[0], arrays[4]), *arrays[1:4]]
+        #: the coded design's terms (a CodedMatrix), None for a plain design
+        self.coded = arrays[0] if coded is not None else None
         self.X, self.y, self.offset, self.weights = arrays
         self.n_rows, self.n_cols = self.X.shape
         self._in_domain = in_domain
@@ -112,10 +124,16 @@ class ChunkedData:
     # -- construction -----------------------------------------------------
     @staticmethod
     def _validate_shapes(X, y, offset, weights):
-        X = _to_array(X, "X")
+        if isinstance(X, CodedMatrix):
+            dense = _to_array(X.dense, "X")
+            X = X.with_parts(dense, _resolve_chunks(_to_array(X.codes, "codes"), "codes"))
+            dense = X.dense
+        else:
+            X = dense = _to_array(X, "X")
         if X is None or X.ndim != 2:
             raise ValueError(f"X must be 2-dimensional, got shape {getattr(X, 'shape', None)}")
-        X = _as_float(_resolve_chunks(X, "X"), "X")
+        dense = _as_float(_resolve_chunks(dense, "X"), "X")
+        X = X.with_parts(dense, X.codes) if isinstance(X, CodedMatrix) else dense
         n_rows = X.shape[0]
         if n_rows == 0 or X.shape[1] == 0:
             raise ValueError(f"X is empty (shape {X.shape})")
@@ -140,9 +158,10 @@ class ChunkedData:
         return out
 
     @staticmethod
-    def _align_chunks(X, y, offset, weights):
+    def _align_chunks(X, y, offset, weights, codes=None):
         if not isinstance(X, da.Array):
-            rows = next(a for a in (y, offset, weights) if isinstance(a, da.Array)).chunks[0]
+            rows = next(a for a in (y, offset, weights, codes)
+                        if isinstance(a, da.Array)).chunks[0]
             X = da.from_array(X, chunks=(rows, -1))
         if X.numblocks[1] != 1:
             X = X.rechunk({1: -1})
@@ -151,26 +170,34 @@ class ChunkedData:
         def match(vec):
             if vec is None:
                 return None
+            chunks = (rows,) if vec.ndim == 1 else (rows, -1)
             if not isinstance(vec, da.Array):
-                return da.from_array(vec, chunks=(rows,))
-            return vec if vec.chunks[0] == rows else vec.rechunk((rows,))
+                return da.from_array(vec, chunks=chunks)
+            return vec if vec.chunks == da.core.normalize_chunks(chunks, vec.shape) \
+                else vec.rechunk(chunks)
 
-        return [X, match(y), match(offset), match(weights)]
+        aligned = [X, match(y), match(offset), match(weights)]
+        return aligned if codes is None else aligned + [match(codes)]
 
     def _make_blocks(self):
-        n_blocks = self.X.numblocks[0]
+        n_blocks = self._dense.numblocks[0]
         columns = []
-        for array in (self.X, self.y, self.offset, self.weights):
+        for array in (self._dense, self.y, self.offset, self.weights):
             if array is None:
                 columns.append([None] * n_blocks)
             else:
                 columns.append(list(array.to_delayed(optimize_graph=False).ravel()))
+        if self.coded is not None:
+            codes = self.coded.codes.to_delayed(optimize_graph=False).ravel()
+            join = dask.delayed(CodedMatrix, pure=True)
+            levels = self.coded.n_levels
+            columns[0] = [join(dense, block, levels) for dense, block in zip(columns[0], codes)]
         return list(zip(*columns))
 
     @property
     def row_chunks(self) -> tuple:
         """Rows per chunk (one chunk for in-memory data)."""
-        return self.X.chunks[0] if self.is_dask else (self.n_rows,)
+        return self._dense.chunks[0] if self.is_dask else (self.n_rows,)
 
     @property
     def blocks(self) -> list:
@@ -220,6 +247,10 @@ class ChunkedData:
     def _record_checks(self, total):
         checks, result = total[:_N_CHECKS + self.n_cols], total[_N_CHECKS + self.n_cols:]
         sum_w, n_rows, bad_x, bad_y, bad_off, bad_w, bad_domain = checks[:_N_CHECKS]
+        if bad_x and self.coded is not None:
+            raise ValueError(f"X contains {int(bad_x)} NaN or infinite value(s) or codes "
+                             f"outside [-1, levels) of their coded term (levels: "
+                             f"{list(self.coded.n_levels)})")
         for name, count in (("X", bad_x), ("y", bad_y), ("offset", bad_off)):
             if count:
                 raise ValueError(f"{name} contains {int(count)} NaN or infinite value(s)")
@@ -286,7 +317,10 @@ def _chunk_checks(X, y, offset, weights, in_domain):
     bad_w = 0 if weights is None else np.count_nonzero(~(np.isfinite(weights) & (weights >= 0)))
     with np.errstate(invalid="ignore"):
         bad_domain = 0 if in_domain is None else np.count_nonzero(np.isfinite(y) & ~in_domain(y))
-    if sp.issparse(X):
+    if isinstance(X, CodedMatrix):
+        with np.errstate(invalid="ignore", over="ignore"):
+            bad_x, col_sq = coded_column_checks(X, weights)
+    elif sp.issparse(X):
         w = np.ones(X.shape[0]) if weights is None else weights
         col_sq = np.asarray(X.multiply(X).T @ w).ravel()
         bad_x = np.count_nonzero(~np.isfinite(X.data))

@@ -309,3 +309,9 @@ def column_checks(X, weights):
     """``(number of non-finite entries, sum_i w_i X_ij^2 per column)`` of a dense chunk."""
     return _column_checks_kernel(np.asarray(X, dtype=np.float64),
                                  _EMPTY if weights is None else weights)
+
+# Public names of the block helpers the coded-design kernels (passes/coded_kernels.py)
+# build on: one tiled Gram and one transposed block, shared rather than rewritten.
+BLOCK_ROWS, TILE = _BLOCK, _TILE
+gram_buffers, transpose_block, accumulate_gram = _buffers, _transpose, _accumulate_gram
+add_moment, block_linear_predictor, symmetric_part = _add_moment, _linear_predictor, _symmetric

@@ -18,7 +18,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as _kernels
+from .block_hessian import BlockHessian
 from .chunked import ChunkedData
+from .coded import CodedMatrix
+from .coded_kernels import coded_fused_pass, coded_gram_and_moment
 from ..math.compiled import start_arrays
 from ..math.families import Family, domain_message
 
@@ -35,8 +38,9 @@ class Evaluation:
         f at each point (``inf`` where a point leaves the family's mean space).
     gradients : array of shape (n_features, n_gradients)
         Gradients at the first ``n_gradients`` points.
-    hessian : array of shape (n_features, n_features) or None
-        Fisher Hessian at the first point, when asked for.
+    hessian : array of shape (n_features, n_features), BlockHessian, or None
+        Fisher Hessian at the first point, when asked for (a
+        :class:`~daskglm.passes.block_hessian.BlockHessian` for a coded design).
     n_boundary : int
         With the Hessian: rows of positive weight whose Fisher weight at the
         first point is numerically zero (a fitted probability of 0 or 1, a
@@ -119,7 +123,14 @@ class Objective:
         if not hessian:
             return Evaluation(values, gradients)
         n_boundary = int(round(flat[end] * self.data.stats.sum_weights))
-        return Evaluation(values, gradients, flat[end + 1:].reshape(p, p), n_boundary)
+        return Evaluation(values, gradients, self._hessian(flat[end + 1:]), n_boundary)
+
+    def _hessian(self, flat):
+        """The Hessian of a flat vector: p x p, or a BlockHessian for a coded design."""
+        coded = self.data.coded
+        if coded is None:
+            return flat.reshape(self.n_features, self.n_features)
+        return BlockHessian.from_flat(flat, coded.n_dense, coded.n_levels)
 
     def irls_start(self):
         """One IRLS step from the family's starting mean, as statsmodels starts.
@@ -134,7 +145,7 @@ class Objective:
             return None
         p = self.n_features
         flat = flat[1:] / self.data.stats.sum_weights
-        return flat[p:].reshape(p, p), flat[:p]
+        return self._hessian(flat[p:]), flat[:p]
 
 
 # A Fisher weight below this is a fitted mean numerically on the boundary
@@ -185,6 +196,8 @@ def _in_row_blocks(func, X, y, offset, weights, *args):
 
 
 def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
+    if isinstance(X, CodedMatrix):
+        return _evaluate_coded(X, y, offset, weights, family, points, n_gradients, hessian)
     if hessian and points.shape[1] == 1 and not sp.issparse(X):
         value, grad, n_boundary, gram = _kernels.fused_pass(
             X, y, offset, weights, points[:, 0], family)
@@ -214,7 +227,30 @@ def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian
     return np.concatenate(parts)
 
 
+def _evaluate_coded(X, y, offset, weights, family, points, n_gradients, hessian):
+    """:func:`_evaluate_chunk` for a coded chunk: the coded fused pass for a
+    Newton step, the codes' products otherwise."""
+    if hessian and points.shape[1] == 1:
+        value, grad, n_boundary, blocks = coded_fused_pass(
+            X, y, offset, weights, points[:, 0], family)
+        return np.concatenate([[value], grad, [float(n_boundary)], blocks])
+    with np.errstate(all="ignore"):
+        eta = X.matvec(points)
+        eta = eta if offset is None else eta + offset[:, None]
+        nll, grad, fisher = family.derivatives(y[:, None], eta)
+        w = np.ones(len(y)) if weights is None else weights
+        parts = [w @ nll, X.rmatvec(grad[:, :n_gradients] * w[:, None]).ravel()]
+    if hessian:
+        h = w * fisher[:, 0]
+        n_boundary = np.count_nonzero((w > 0) & (fisher[:, 0] < _BOUNDARY_WEIGHT))
+        _, blocks = coded_gram_and_moment(X, np.where(np.isfinite(h), h, 0.0), np.zeros(len(y)))
+        parts += [[float(n_boundary)], blocks]
+    return np.concatenate(parts)
+
+
 def _irls_start_chunk(X, y, offset, weights, family):
+    if isinstance(X, CodedMatrix):
+        return _irls_start_arrays(X, y, offset, weights, family)
     if not sp.issparse(X):
         n_bad, rhs, gram = _kernels.irls_start(X, y, offset, weights, family)
         return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
@@ -232,7 +268,10 @@ def _irls_start_arrays(X, y, offset, weights, family):
     moment = h * eta + w * residual      # h z, z = eta + (y - mu) g'(mu)
     good = np.isfinite(h) & np.isfinite(moment)
     n_bad = np.count_nonzero(~good if weights is None else ~good & (weights != 0))
-    gram, rhs = _gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
+    if isinstance(X, CodedMatrix):
+        rhs, gram = coded_gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
+    else:
+        gram, rhs = _gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
     return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
 
 # Public names of the per-chunk helpers the statistics pass (passes/statistics.py) shares.

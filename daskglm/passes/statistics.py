@@ -24,6 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .block_hessian import BlockHessian
+from .coded import CodedMatrix
+from .coded_kernels import coded_gram_and_moment
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
 __all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
@@ -92,11 +95,15 @@ class FlatLayout:
         return values
 
 
-def statistics_layout(n_features, request: StatisticsRequest) -> FlatLayout:
-    """The fields one statistics pass sums, for ``n_features`` and ``request``."""
+def statistics_layout(n_features, request: StatisticsRequest, information_size=None
+                      ) -> FlatLayout:
+    """The fields one statistics pass sums, for ``n_features`` and ``request``
+    (the information as a flat block Hessian of ``information_size`` numbers
+    for a coded design)."""
     p = n_features
     fields = [(name, ()) for name in SCALARS]
-    fields += [("score", (p,)), ("information", (p, p))]
+    information = (p, p) if information_size is None else (information_size,)
+    fields += [("score", (p,)), ("information", information)]
     if request.meat:
         fields.append(("meat", (p, p)))
     if request.observed_information:
@@ -118,7 +125,7 @@ class FitStatistics:
     null_deviance: float
     null_rss: float
     null_llf_unit_scale: float
-    information: np.ndarray       # X' diag(fw * vw * Fisher weight) X
+    information: object           # X' diag(fw * vw * Fisher weight) X (BlockHessian if coded)
     score: np.ndarray             # X' (fw * vw * -d nll / d eta): the summed scores
     meat: np.ndarray | None = None          # sum over rows of score_i score_i', if asked
     observed_information: np.ndarray | None = None  # if asked; else the Fisher information
@@ -131,8 +138,10 @@ class FitStatistics:
             object.__setattr__(self, "observed_information", self.information)
 
 
-def _statistics_chunk(*args):
-    return in_row_blocks(_statistics_rows, *args)
+def _statistics_chunk(X_aug, *args):
+    if isinstance(X_aug, CodedMatrix):     # one sweep: a block Hessian per row block is big
+        return _statistics_rows(X_aug, *args)
+    return in_row_blocks(_statistics_rows, X_aug, *args)
 
 
 def _scalar_sums(family, y, mu, null_mu, iw, fw, vw):
@@ -159,7 +168,7 @@ def row_weights(X_aug, offset, weights, side, coef):
     iw = np.ones(n) if weights is None else weights
     fw = np.ones(n) if fw is None else fw
     vw = np.ones(n) if vw is None else vw
-    eta = np.asarray(X @ coef)
+    eta = X.matvec(coef) if isinstance(X, CodedMatrix) else np.asarray(X @ coef)
     if offset is not None:
         eta = eta + offset
     return X, iw, fw, vw, eta
@@ -178,7 +187,10 @@ def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, n
         score = -grad * iw
         null_mu = np.full(n, null_mean) if null_eta is None else family.mean(null_eta)
         sums = _scalar_sums(family, y, mu, null_mu, iw, fw, vw)
-    sums["information"], sums["score"] = gram_and_moment(X, iw * fisher, score)
+    if isinstance(X, CodedMatrix):
+        sums["score"], sums["information"] = coded_gram_and_moment(X, iw * fisher, score)
+    else:
+        sums["information"], sums["score"] = gram_and_moment(X, iw * fisher, score)
     if request.meat:
         sums["meat"] = weighted_gram(X, np.divide(np.square(score), fw, out=np.zeros(n),
                                                   where=fw > 0))
@@ -220,11 +232,25 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
         raise ValueError(f"the request asks for {request.n_groups} groups' scores but "
                          f"{n_groups} groups were given")
     X_aug, side = design.augmented(codes)
-    layout = statistics_layout(design.n_features, request)
+    coded = X_aug if isinstance(X_aug, CodedMatrix) else None
+    size = None
+    if coded is not None:
+        if request.meat or request.observed_information or request.n_groups:
+            raise ValueError("robust covariances (HC0, HC1, cluster) and the observed "
+                             "information of a non-canonical link are not available yet "
+                             "for a design with coded categorical terms; use "
+                             "cov_type='nonrobust'")
+        n_dense = coded.n_dense - (X_aug.shape[1] - design.n_features)   # side columns out
+        size = BlockHessian.flat_size(n_dense, coded.n_levels)
+    layout = statistics_layout(design.n_features, request, size)
     flat = design.chunked(X_aug).map_reduce(
         _statistics_chunk, side, family, np.asarray(coef, dtype=float), null_coef, null_mean,
         layout, request)
-    return FitStatistics(**layout.unpack(flat))
+    values = layout.unpack(flat)
+    if coded is not None:
+        values["information"] = BlockHessian.from_flat(values["information"], n_dense,
+                                                       coded.n_levels)
+    return FitStatistics(**values)
 
 
 def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale):

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..math.compiled import compile_seconds
 from ..math.families import get_family
+from ..passes.coded import CodedMatrix
 from ..passes.objective import Objective
 from ..math.penalties import ElasticNet, get_regularizer
 from ._quadratic import minimise_quadratic
@@ -155,12 +156,32 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     regularizer = get_regularizer(regularizer)
     check_penalty(solver.solver_name, regularizer, solver.handles_nonsmooth)
     check_iterations(max_iter, tol)
+    _check_coded(solver.solver_name, X, regularizer)
     objective = Objective(X, y, family, offset=offset, weights=weights, persist=persist)
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
     penalized = _penalized_mask(unpenalized, p)
     _check_enough_rows(objective.data.n_rows)
     return Problem(objective, penalty, penalized, _check_init(init, p))
+
+
+#: Solvers that work on a coded design (a CodedMatrix): through value and
+#: gradient, or newton through its block Hessian.
+CODED_SOLVERS = ("newton", "lbfgs", "gradient_descent", "proximal_grad")
+
+
+def _check_coded(solver_name, X, regularizer):
+    """Refuse a coded design for a solver that needs dense rows, and an L1
+    part for newton on one (its coordinate descent needs a dense Hessian)."""
+    if not isinstance(X, CodedMatrix):
+        return
+    if solver_name not in CODED_SOLVERS:
+        raise ValueError(f"solver {solver_name!r} needs the design's rows as dense columns; "
+                         f"a design with coded categorical terms is fitted by "
+                         f"{', '.join(CODED_SOLVERS)}")
+    if solver_name == "newton" and regularizer is not None and not regularizer.is_smooth:
+        raise ValueError("newton cannot minimise an L1 penalty on a design with coded "
+                         "categorical terms yet; use proximal_grad (or an L2 penalty)")
 
 
 def _check_enough_rows(n_rows):

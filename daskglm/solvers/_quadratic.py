@@ -4,7 +4,9 @@
 
 Without an L1 part this is one linear solve; with one it is cyclic
 coordinate descent on the quadratic (as glmnet and glum do), compiled with
-numba. Neither touches the data: H and g come from one pass.
+numba. Neither touches the data: H and g come from one pass. A structured
+Hessian (:class:`daskglm.passes.block_hessian.BlockHessian`, of a coded
+design) is asked to solve; it is never inverted here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ def minimise_quadratic(hessian, grad, coef, penalty, penalized, *, tol=1e-13, ma
     direction was used.
     """
     l2 = np.where(penalized, penalty.l2, 0.0)
+    if hasattr(hessian, "solve"):       # a structured Hessian solves for itself
+        if penalty.l1 != 0.0:
+            raise ValueError("newton's L1 step needs a dense Hessian; a design with coded "
+                             "categorical terms takes an L1 penalty with proximal_grad")
+        return coef - hessian.with_ridge(l2).solve(grad + l2 * coef), True
     if penalty.l1 == 0.0:
         return _solve_smooth(hessian + np.diag(l2), grad + l2 * coef, coef)
     c = hessian @ coef - grad
