@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from test_cli import REPO, _claims, run
 
-import daskglm
 from daskglm.cli.io import check_output_path, replace_output
 from daskglm.cli.main import main
 from daskglm.frontend.saved import load_fit
-from test_cli import REPO, _claims, run
 
 SMALL = "claims ~ age + C(vehicle)"
 
@@ -142,7 +141,7 @@ def test_an_interrupted_write_leaves_the_old_output(tmp_path, interruption):
             (target / "part.0.parquet").write_text("old")
         before = _digest(target)
 
-        def write_half(staging):
+        def write_half(staging, kind=kind):
             if kind == "file":
                 staging.write_text("half")
             else:

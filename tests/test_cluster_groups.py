@@ -4,9 +4,10 @@ import dask.dataframe as dd
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
-from glm_reference import CASES, frame, reference_fit
 
 import daskglm
+
+from glm_reference import CASES, frame, reference_fit
 
 FORMULA = "mdvis ~ idp + lpi + C(lncoins)"
 

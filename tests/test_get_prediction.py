@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from dask_counting import CountComputes
-from glm_reference import CASES, frame, partitioned, reference_fit
 
 import daskglm
+
+from dask_counting import CountComputes
+from glm_reference import CASES, frame, partitioned, reference_fit
 
 COV_TYPES = ("nonrobust", "HC0", "cluster")
 

@@ -6,9 +6,10 @@ import numpy as np
 import patsy
 import pytest
 import statsmodels.api as sm
-from glm_reference import CASES, frame, reference_fit
 
 import daskglm
+
+from glm_reference import CASES, frame, reference_fit
 
 ALL_COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from dask_counting import CountComputes
-from glm_reference import CASES, frame, partitioned, reference_fit
 
 import daskglm
+
+from dask_counting import CountComputes
+from glm_reference import CASES, frame, partitioned, reference_fit
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_examples import load
 
 import daskglm
 from daskglm.frontend.design import check_rank
 from daskglm.frontend.formula_learning import check_missing
 from daskglm.messages import listing
 from daskglm.progress import ProgressBar
-from test_examples import load
 
 REPO = Path(daskglm.__file__).resolve().parent.parent
 

@@ -6,16 +6,16 @@ import pickle
 
 import dask
 import dask.array as da
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from dask_counting import CountComputes
-from glm_reference import CASES, frame, partitioned, reference_fit
 
 import daskglm
+
+from dask_counting import CountComputes
+from glm_reference import CASES, frame, partitioned, reference_fit
 
 
 @pytest.fixture(scope="module")

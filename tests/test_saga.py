@@ -10,7 +10,6 @@ import scipy.sparse as sp
 import statsmodels.api as sm
 
 from daskglm import L1, ConvergenceWarning, ElasticNet, Logistic, Normal, Poisson
-from daskglm.links import Identity
 from daskglm.solvers import SOLVERS, newton, saga
 from daskglm.solvers._saga_kernels import repeat_prox
 

@@ -9,8 +9,15 @@ import pytest
 
 import daskglm
 from daskglm.families import FAMILIES
-from daskglm.frontend.saved import (FORMAT, VERSION, _family_document, _family_from,
-                                    fit_document, load_fit, save_results)
+from daskglm.frontend.saved import (
+    FORMAT,
+    VERSION,
+    _family_document,
+    _family_from,
+    fit_document,
+    load_fit,
+    save_results,
+)
 
 FORMULA = ("y ~ center(x) + standardize(np.log(z)) + C(g, Treatment('b')) + h + C(k) + flag"
            " + z:g")

@@ -251,7 +251,7 @@ def test_fuzzed_command_lines_never_end_in_a_traceback(document, tmp_path, capsy
     flags = ["--overwrite", "--allow-python-formula", "--progress"]
     rng = np.random.default_rng(7)
     statuses = []
-    for case in range(150):
+    for _ in range(150):
         command = ["fit", "predict", "bogus"][rng.choice(3, p=[0.55, 0.4, 0.05])]
         first = rng.choice(values["formula"]) if command == "fit" else \
             rng.choice([inputs / "fit.json", inputs / "data.csv", out / "none.json"])

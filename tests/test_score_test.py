@@ -5,10 +5,12 @@ import dask.array as da
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
+
+import daskglm
+
 from dask_counting import CountComputes
 from glm_reference import CASES, frame, partitioned, reference_fit
 
-import daskglm
 
 def _extra(case, data):
     """Two candidate columns the case's formula leaves out: squares and a product

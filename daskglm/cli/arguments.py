@@ -62,9 +62,9 @@ def _common(parser):
 
 
 def _add_fit_parser(commands):
+    from ..inference.covariance import COV_TYPES, canonical_name
     from ..math.families import FAMILIES
     from ..math.links import LINKS
-    from ..inference.covariance import COV_TYPES, canonical_name
     from ..solvers import SOLVERS
 
     fit = commands.add_parser(

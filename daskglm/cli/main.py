@@ -62,8 +62,16 @@ import patsy
 
 from ..messages import listing
 from .arguments import build_parser, fit_format, fit_penalty
-from .io import (check_output_path, column_array, input_paths, prediction_format, read_data,
-                 refuse_overlap, replace_output, write_predictions)
+from .io import (
+    check_output_path,
+    column_array,
+    input_paths,
+    prediction_format,
+    read_data,
+    refuse_overlap,
+    replace_output,
+    write_predictions,
+)
 
 __all__ = ["main", "read_data"]
 
@@ -151,9 +159,9 @@ _FORMULA_NAMESPACE = {"np": np, "log": np.log, "exp": np.exp, "sqrt": np.sqrt}
 def _fit_model(args, data):
     from patsy import EvalEnvironment
 
-    from ..math.families import get_family
     from ..frontend.formula_safety import check_formula_safe
     from ..frontend.model import glm
+    from ..math.families import get_family
 
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
@@ -272,10 +280,8 @@ def _show_warning(stderr):
 
 def _silence_stdout():
     """Point stdout at devnull, so that flushing it at exit does not fail again."""
-    try:
+    with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
 
 
 def main(argv=None) -> int:

@@ -21,8 +21,15 @@ from ..frontend.prediction import inverse_link, linear_predictor
 from ..math.penalties import get_regularizer
 from ..messages import listing
 from ..solvers import get_solver, solvers_for
-from .data import (check_numeric, check_weight_total, dask_vector, is_dask, is_dask_frame,
-                   memory_weights, with_intercept)
+from .data import (
+    check_numeric,
+    check_weight_total,
+    dask_vector,
+    is_dask,
+    is_dask_frame,
+    memory_weights,
+    with_intercept,
+)
 
 __all__ = ["GLMEstimator", "NEWTON_MAX_COEF", "PARAMETERS_DOC", "REGRESSOR_CLASS_WEIGHT"]
 

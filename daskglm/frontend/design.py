@@ -22,9 +22,9 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from ..messages import listing
 from ..passes.block_hessian import BlockHessian
 from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
-from ..messages import listing
 from ..passes.coded import CodedMatrix
 from ..passes.coded_kernels import coded_gram_and_moment
 from .prediction import log_exposure

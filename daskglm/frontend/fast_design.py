@@ -301,7 +301,7 @@ def _distinct_values(value, level_codes):
     except TypeError:
         raise _Unsupported("unhashable values: patsy raises") from None
     distinct = list(distinct)
-    if dtype == object and any(isinstance(level, (tuple, complex)) for level in distinct):
+    if dtype.kind == "O" and any(isinstance(level, (tuple, complex)) for level in distinct):
         raise _Unsupported("tuples or complex numbers as categorical values")
     return np.asarray(row_codes, dtype=np.intp), distinct
 

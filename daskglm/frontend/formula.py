@@ -37,8 +37,14 @@ from patsy import INTERCEPT, EvalEnvironment
 
 from .fast_design import build_coded_design, build_design_block
 from .formula_blocks import coded_layout
-from .formula_learning import (check_factor_passes, check_missing, learn_partition,
-                               merge_categories, merge_factor, resolve_names)
+from .formula_learning import (
+    check_factor_passes,
+    check_missing,
+    learn_partition,
+    merge_categories,
+    merge_factor,
+    resolve_names,
+)
 from .recipe import Recipe, complete_rows, extra_values, in_task
 
 __all__ = ["FormulaDesign", "learn_formula", "attach_arrays", "as_dask_frame", "EXTRA_ROLES"]

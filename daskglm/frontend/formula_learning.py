@@ -25,11 +25,17 @@ import numpy as np
 import pandas as pd
 import patsy
 import patsy.builtins
-from ..messages import listing
 from patsy.categorical import CategoricalSniffer, guess_categorical
 
-from .recipe import (LearnedFactor, categorical_missing, extra_values, in_task, names_in,
-                     numerical_missing)
+from ..messages import listing
+from .recipe import (
+    LearnedFactor,
+    categorical_missing,
+    extra_values,
+    in_task,
+    names_in,
+    numerical_missing,
+)
 from .transforms import MERGEABLE, PATSY_TRANSFORMS, as_2d
 
 __all__ = ["learn_partition", "merge_factor", "merge_categories", "check_missing",
@@ -230,7 +236,7 @@ def check_factor_passes(recipe):
             raise ValueError(f"the term {factor.code!r} nests stateful transforms, which "
                              "needs several passes over the data; daskglm learns a formula "
                              "in one pass")
-        for name, transform in state["transforms"].items():
+        for transform in state["transforms"].values():
             if not all(hasattr(transform, m) for m in ("merge", "neutral", "is_defined")):
                 raise ValueError(
                     f"the stateful transform {type(transform).__name__} in {factor.code!r} "

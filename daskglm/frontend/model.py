@@ -33,11 +33,16 @@ from ..math.penalties import ElasticNet, get_regularizer
 from ..passes.statistics import statistics_pass
 from ..progress import ProgressBar, chain_callbacks
 from ..solvers._base import penalized_mask
-from .design import (array_design, array_names, check_rank, data_facts, formula_design,
-                     group_codes)
+from .design import array_design, array_names, check_rank, data_facts, formula_design, group_codes
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
-from .prediction import (check_exposure, check_which, coded_linear_predictor,
-                         inverse_link, linear_with_variance, predict)
+from .prediction import (
+    check_exposure,
+    check_which,
+    coded_linear_predictor,
+    inverse_link,
+    linear_with_variance,
+    predict,
+)
 
 __all__ = ["GLM", "glm"]
 

@@ -81,13 +81,13 @@ import pandas as pd
 import patsy
 
 from ..math.families import get_family
+from ..math.links import get_link
 from ..messages import listing, shorten
 from . import transforms as _transforms
 from .formula import FormulaDesign
 from .formula_safety import UnsafeFormulaError, check_formula_safe
 from .prediction import predict
 from .recipe import LearnedFactor, Recipe
-from ..math.links import get_link
 
 __all__ = ["FORMAT", "VERSION", "SavedFit", "fit_document", "dumps", "save_results", "load_fit"]
 

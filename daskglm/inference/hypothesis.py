@@ -16,9 +16,8 @@ statsmodels' own :class:`~statsmodels.stats.contrast.ContrastResults` and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd

@@ -501,7 +501,7 @@ class GLMResults:
         """
         import copy
 
-        import cloudpickle    # dask's: the formula's transforms pickle by value, as for workers
+        import cloudpickle  # dask's: the formula's transforms pickle by value, as for workers
 
         target = self
         if remove_data and self._design is not None:

@@ -101,7 +101,7 @@ def _stable_id(fn, settings) -> str:
     return "daskglm-" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _file_stamp(path):
     try:
         status = os.stat(path)
@@ -139,7 +139,7 @@ def compile_seconds() -> dict:
 
 
 # -- the builder -----------------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def row_math(family) -> RowMath:
     """The compiled row and start functions of ``family`` (cached per family;
     equal families, parameters included, share them)."""
@@ -188,7 +188,7 @@ def _start_row(link, deriv, variance, start_mean):
 
 
 # -- loops over arrays -----------------------------------------------------------
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _unary_loop(fn):
     @jit
     def loop(x, out):
@@ -207,7 +207,7 @@ def elementwise(fn, x):
     return out.reshape(x.shape)[()]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _row_loop(row):
     @jit
     def loop(y, eta, nll, d1, fisher):
@@ -229,7 +229,7 @@ def row_arrays(family, y, eta):
     return tuple(part.reshape(shape)[()] for part in out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _start_loop(start):
     @jit
     def loop(y, eta, fisher, moment):

@@ -26,7 +26,6 @@ import functools
 import math
 from collections import namedtuple
 
-
 from .compiled import elementwise, jit
 
 __all__ = [
@@ -117,7 +116,7 @@ class Link:
         return hash((type(self), self.params))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _link_scalars(link) -> LinkScalars:
     functions = dict(link.functions())
     missing = [name for name in _REQUIRED if name not in functions]

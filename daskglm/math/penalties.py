@@ -44,9 +44,9 @@ class ElasticNet:
     name = "elastic_net"
 
     def __init__(self, alpha=1.0, l1_ratio=0.5):
-        if not isinstance(alpha, numbers.Real) or not np.isfinite(alpha) or alpha < 0:
+        if not isinstance(alpha, numbers.Real) or not np.isfinite(float(alpha)) or alpha < 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-        if not isinstance(l1_ratio, numbers.Real) or not 0.0 <= l1_ratio <= 1.0:
+        if not isinstance(l1_ratio, numbers.Real) or not 0.0 <= float(l1_ratio) <= 1.0:
             raise ValueError(f"l1_ratio must be in [0, 1], got {l1_ratio!r}")
         self.alpha = float(alpha)
         self.l1_ratio = float(l1_ratio)

@@ -207,7 +207,7 @@ class BlockHessian:
             return self._factor
         D, B, R = self.schur_parts()
         big = self._eliminated()
-        empty = np.flatnonzero(~(D > 1e-12 * max(float(np.max(D, initial=0.0)), 1e-300)))
+        empty = np.flatnonzero(~(1e-12 * max(float(np.max(D, initial=0.0)), 1e-300) < D))
         if empty.size:
             positions = self._range(big).start + empty
             raise SingularHessianError(

@@ -26,9 +26,17 @@ from numba import njit
 from ..math.compiled import timed_first_call
 from .block_hessian import pair_starts
 from .coded import level_starts
-from .kernels import (BLOCK_ROWS, BOUNDARY_WEIGHT, accumulate_gram, add_moment,
-                      block_linear_predictor, column_checks, gram_buffers, symmetric_part,
-                      transpose_block)
+from .kernels import (
+    BLOCK_ROWS,
+    BOUNDARY_WEIGHT,
+    accumulate_gram,
+    add_moment,
+    block_linear_predictor,
+    column_checks,
+    gram_buffers,
+    symmetric_part,
+    transpose_block,
+)
 
 __all__ = ["coded_fused_pass", "coded_gram_and_moment", "coded_column_checks"]
 
@@ -74,7 +82,7 @@ def _accumulate_codes(X, codes, starts, pairs_at, start, m, r, h, grad, diag, cr
                     pairs[pairs_at[t, u] + c * (starts[u + 1] - starts[u]) + other] += hi
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pass_kernel(row):
     """The coded fused pass compiled around one family's ``row`` function."""
     @njit(nogil=True, cache=True)

@@ -181,7 +181,7 @@ def _add_moment(XT, r, m, p, out):
         out[j] += acc
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pass_kernel(row):
     """The fused pass compiled around one family's ``row`` function."""
     @jit(error_model="python")
@@ -235,7 +235,7 @@ def fused_pass(X, y, offset, weights, coef, family, hessian=True):
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _start_kernel(start_row):
     """The IRLS start sweep compiled around one family's ``start`` function."""
     @jit(error_model="python")

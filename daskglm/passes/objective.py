@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..math.compiled import start_arrays
+from ..math.families import Family, domain_message
 from . import kernels as _kernels
 from .block_hessian import BlockHessian
 from .chunked import ChunkedData
 from .coded import CodedMatrix
 from .coded_kernels import coded_fused_pass, coded_gram_and_moment
-from ..math.compiled import start_arrays
-from ..math.families import Family, domain_message
 
 __all__ = ["Objective", "Evaluation"]
 

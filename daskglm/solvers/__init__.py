@@ -8,6 +8,7 @@ return a :class:`SolverResult`. They are registered by name in
 :data:`SOLVERS`.
 """
 
+# ruff: noqa: I001  (import order is registration order: SOLVERS lists newton first)
 from ._registry import SOLVERS, get_solver, register_solver, solvers_for
 from .result import SolverResult
 from .newton import newton

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg
-
 import scipy.sparse as sp
 
 from ..passes import kernels as _kernels

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..math.compiled import compile_seconds
 from ..math.families import get_family
+from ..math.penalties import ElasticNet, get_regularizer
 from ..passes.coded import CodedMatrix
 from ..passes.objective import Objective
-from ..math.penalties import ElasticNet, get_regularizer
 from ._quadratic import minimise_quadratic
 from ._registry import solvers_for
 from .result import SolverResult

@@ -53,7 +53,7 @@ def _prox(x, step, l1, l2):
     return x / (1.0 + step * l2)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def saga_kernels(row):
     """``(dense, csr)``: the two SAGA kernels compiled around a family's
     ``row(y, eta) -> (nll, d nll / d eta, Fisher weight)`` (only the

@@ -12,9 +12,9 @@ import numpy as np
 from dask.delayed import Delayed
 
 from ..math.families import Logistic
+from ..passes.client import distributed_client
 from ._admm_local import LocalSettings, consensus_step
 from ._base import Trace, setup
-from ..passes.client import distributed_client
 from ._registry import register_solver
 
 __all__ = ["admm"]

@@ -60,7 +60,7 @@ class Family:
     """
 
     name = "family"
-    canonical_link = L.Identity
+    canonical_link: type[L.Link] = L.Identity
     allowed_links: tuple = ()
     estimates_scale = False
     domain_text = "finite"
@@ -211,7 +211,7 @@ class Family:
 _REQUIRED = ("variance", "nll", "start_mean")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _family_scalars(family) -> FamilyScalars:
     functions = dict(family.functions())
     missing = [name for name in _REQUIRED if name not in functions]
