@@ -226,13 +226,17 @@ def fused_pass(X, y, offset, weights, coef, family, hessian=True):
     ``weights`` may be None.
     """
     kernel = _pass_kernel(family.row_math.row)
-    return timed_first_call(
-        f"fused pass for {family!r}", kernel,
-        np.asarray(X, dtype=np.float64), y,
-        _EMPTY if offset is None else offset,
-        _EMPTY if weights is None else weights,
-        np.ascontiguousarray(coef, dtype=np.float64), bool(hessian),
-    )
+    return timed_first_call(f"fused pass for {family!r}", kernel,
+                            *_row_arrays(X, y, offset, weights),
+                            np.ascontiguousarray(coef, dtype=np.float64), bool(hessian))
+
+
+def _row_arrays(X, y, offset, weights):
+    """A chunk as the kernels take it: float64 X, empty arrays for an absent
+    offset or weights."""
+    return (np.asarray(X, dtype=np.float64), y,
+            _EMPTY if offset is None else offset,
+            _EMPTY if weights is None else weights)
 
 
 @functools.cache
@@ -282,12 +286,8 @@ def irls_start(X, y, offset, weights, family):
     ``h`` or ``h z`` is not finite (they are left out).
     """
     kernel = _start_kernel(family.row_math.start)
-    return timed_first_call(
-        f"IRLS start for {family!r}", kernel,
-        np.asarray(X, dtype=np.float64), y,
-        _EMPTY if offset is None else offset,
-        _EMPTY if weights is None else weights,
-    )
+    return timed_first_call(f"IRLS start for {family!r}", kernel,
+                            *_row_arrays(X, y, offset, weights))
 
 
 @jit(error_model="python")
