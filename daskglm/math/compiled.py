@@ -13,6 +13,10 @@ A link hands over ``@njit`` scalar functions (:attr:`Link.scalars
 
 which the fused pass, the IRLS start, ADMM's local solves, SAGA and the
 family's own numpy methods all call. Nothing here knows which family it is.
+The row is the family's ``canonical_row`` under the canonical link; else a
+family may give a closed form for its present link as a
+``closed_form_row`` attribute (an njit row function, or None), as the
+binomial family does for probit; else it is composed from the scalars.
 
 The first compilation of a kernel built here is timed: it is logged
 (logger ``"daskglm"``) and kept in :func:`compile_seconds`.
@@ -145,8 +149,11 @@ def row_math(family) -> RowMath:
     equal families, parameters included, share them)."""
     link = family.link.scalars
     own = family.scalars
+    closed_form = getattr(family, "closed_form_row", None)
     if family.is_canonical and own.canonical_row is not None:
         row = own.canonical_row
+    elif closed_form is not None:
+        row = closed_form
     else:
         row = _composed_row(link.inverse, link.inverse_deriv, link.log_inverse_deriv,
                             own.variance, own.log_variance, own.nll)

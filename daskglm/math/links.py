@@ -27,6 +27,7 @@ import math
 from collections import namedtuple
 
 from .compiled import elementwise, jit
+from .special import log_ndtr, ndtr, normal_pdf
 
 __all__ = [
     "Link",
@@ -223,25 +224,6 @@ class Logit(Link):
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
-# Below this eta, log Phi(eta) comes from its asymptotic series: at -30 the
-# series' terms fall to 1e-17 by the seventh, and erfc is not yet subnormal.
-_PROBIT_SERIES_BELOW = -30.0
-
-
-@_jit
-def _log_ndtr(x):
-    """log Phi(x), the standard normal CDF, accurate in both tails."""
-    if x > 0.0:
-        return math.log1p(-0.5 * math.erfc(x * _SQRT_HALF))
-    if x > _PROBIT_SERIES_BELOW:
-        return math.log(0.5 * math.erfc(-x * _SQRT_HALF))
-    # Phi(x) = phi(x) / |x| * (1 - 1/x^2 + 3/x^4 - 15/x^6 + ...)
-    inverse_square = 1.0 / (x * x)
-    term, series = 1.0, 1.0
-    for k in range(1, 8):
-        term *= -(2 * k - 1) * inverse_square
-        series += term
-    return -0.5 * x * x - math.log(-x) - _LOG_SQRT_2PI + math.log(series)
 
 
 @_jit
@@ -289,28 +271,40 @@ def _probit_deriv(mu):
 
 
 @_jit
-def _probit_inverse(eta):
-    return 0.5 * math.erfc(-eta * _SQRT_HALF)
-
-
-@_jit
 def _probit_log_inverse_deriv(eta):
     return -0.5 * eta * eta - _LOG_SQRT_2PI
 
 
-@_jit
-def _probit_inverse_deriv(eta):
-    return math.exp(-0.5 * eta * eta - _LOG_SQRT_2PI)
+def _probit_tails(ndtr, log_ndtr, normal_pdf):
+    """The probit scalars built on :mod:`.special`'s, as closures over them:
+    numba's cache keys a closure by what it closes over, not by the globals
+    it calls, so an edit of the special functions recompiles these too."""
+    @_jit
+    def inverse(eta):
+        return ndtr(eta)
+
+    @_jit
+    def inverse_deriv(eta):
+        # the exponential ndtr(eta) computes too: compiled together, one call
+        return normal_pdf(eta)
+
+    @_jit
+    def inverse_deriv2(eta):
+        return -eta * normal_pdf(eta)
+
+    @_jit
+    def log_inverse(eta):
+        return log_ndtr(eta)
+
+    @_jit
+    def log1m_inverse(eta):
+        return log_ndtr(-eta)
+
+    return dict(inverse=inverse, inverse_deriv=inverse_deriv, inverse_deriv2=inverse_deriv2,
+                log_inverse=log_inverse, log1m_inverse=log1m_inverse)
 
 
-@_jit
-def _probit_inverse_deriv2(eta):
-    return -eta * _probit_inverse_deriv(eta)
-
-
-@_jit
-def _probit_log1m_inverse(eta):
-    return _log_ndtr(-eta)
+_PROBIT_TAILS = _probit_tails(ndtr, log_ndtr, normal_pdf)
 
 
 class Probit(Link):
@@ -319,10 +313,8 @@ class Probit(Link):
     name = "probit"
 
     def functions(self):
-        return dict(link=_probit_link, deriv=_probit_deriv, inverse=_probit_inverse,
-                    inverse_deriv=_probit_inverse_deriv, inverse_deriv2=_probit_inverse_deriv2,
-                    log_inverse=_log_ndtr, log1m_inverse=_probit_log1m_inverse,
-                    log_inverse_deriv=_probit_log_inverse_deriv)
+        return dict(link=_probit_link, deriv=_probit_deriv,
+                    log_inverse_deriv=_probit_log_inverse_deriv, **_PROBIT_TAILS)
 
 
 # -- complementary log-log -------------------------------------------------------

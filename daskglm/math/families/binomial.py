@@ -9,6 +9,7 @@ from scipy import special
 
 from .. import links as L
 from ..compiled import jit
+from ..special import erfcx, exp_half_square
 from .base import Family, register_family
 
 __all__ = ["Logistic", "Binomial"]
@@ -21,6 +22,9 @@ _DIRECT_LOG_MEAN = 1e-300
 # Below this mean 1 - mu is formed directly (its relative error, eps / (1 - mu),
 # stays below 1e-13); above, log(1 - mu) comes from the link's helper.
 _DIRECT_COMPLEMENT = 0.999
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @_jit
@@ -45,6 +49,46 @@ def _logistic_row(y, eta):
     # the linear terms cancel first, so a tiny loss keeps its precision
     log1p_t = math.log(u) - ((u - 1.0) - t) * inverse
     return (max(eta, 0.0) - y * eta) + log1p_t, mu - y, mu * (1.0 - mu)
+
+
+def _probit_row_over(erfcx, exp_half_square):
+    """The probit row, closing over the special functions it calls (numba's
+    cache keys a closure by them, not by the globals it calls)."""
+    @_jit
+    def probit_row(y, eta):
+        """The probit link's closed form, from the normal tail q = Phi(-|eta|).
+
+        One exponential and one scaled erfc give q = exp(-eta^2 / 2) erfcx(|eta| /
+        sqrt 2) / 2, the density and, with the Gaussian factors cancelled,
+        phi / (mu (1 - mu)) = sqrt(2 / pi) / (erfcx(|eta| / sqrt 2) (1 - q)):
+        gradient and Fisher weight stay finite and exact into the far tails with
+        no logarithm, and the loss takes log q as -eta^2 / 2 + log(erfcx / 2).
+        """
+        scaled = erfcx(abs(eta) * _SQRT_HALF)
+        gauss = exp_half_square(eta)
+        tail = 0.5 * gauss * scaled          # the smaller of mu and 1 - mu
+        head = 1.0 - tail
+        lower = eta < 0.0                    # then mu is the tail
+        y_tail = y if lower else 1.0 - y     # the response's weight on the tail's outcome
+        y_head = 1.0 - y if lower else y
+        if y * (1.0 - y) == 0.0 and tail > 1.0 - _DIRECT_COMPLEMENT:
+            # a 0/1 response away from the tails: one logarithm, no branch on y
+            value = -math.log(y_tail * tail + y_head * head)
+        else:
+            value = 0.0
+            if y_tail != 0.0:
+                value -= y_tail * (math.log(0.5 * scaled) - 0.5 * eta * eta)
+            if y_head != 0.0:
+                value -= y_head * math.log1p(-tail)
+            if value != value:
+                value = math.inf
+        ratio = _SQRT_2_OVER_PI / (scaled * head)     # phi / (mu (1 - mu))
+        gradient = (tail - y_tail) * ratio            # (mu - y) ratio, mirrored for eta >= 0
+        return value, gradient if lower else -gradient, _INV_SQRT_2PI * gauss * ratio
+    return probit_row
+
+
+_probit_row = _probit_row_over(erfcx, exp_half_square)
 
 
 def _nll(log_inverse, log1m_inverse):
@@ -95,6 +139,13 @@ class Logistic(Family):
         return dict(variance=_variance, start_mean=_start_mean, canonical_row=_logistic_row,
                     nll=_nll(link.log_inverse, link.log1m_inverse),
                     log_variance=_log_variance(link.log_inverse, link.log1m_inverse))
+
+    @property
+    def closed_form_row(self):
+        """The probit link's closed-form row (see :func:`_probit_row`): one
+        exponential and no division by a vanishing variance, where the
+        composed row needs erfc, exp and the log-scale tail path."""
+        return _probit_row if self.link == L.Probit() else None
 
     @property
     def curvature_bound(self):
