@@ -306,7 +306,8 @@ def thread_scaling(X, h):
 
 
 def _kernel_steps_for(row):
-    """The fused sweep of ``daskglm.passes.kernels`` around ``row``, stopped after ``steps`` steps."""
+    """The fused sweep of ``daskglm.passes.kernels`` around ``row``, stopped
+    after ``steps`` steps."""
     @njit(nogil=True)
     def steps_kernel(X, y, coef, steps):
         n, p = X.shape
@@ -345,11 +346,12 @@ def kernel_steps(X, y, coef):
              "+ gradient", "+ Gram matrix (the whole sweep)"]
     kernel = _kernel_steps_for(Logistic().row_math.row)
     for count, name in enumerate(steps, start=1):
-        seconds = best_of(lambda: kernel(X, y, coef, count))
+        seconds = best_of(lambda count=count: kernel(X, y, coef, count))
         print(f"   {name:55s} {1e3 * seconds:8.2f} ms")
     numpy_start = best_of(lambda: _in_row_blocks(_irls_start_arrays, X, y, None, None, Logistic()))
     numba_start = best_of(lambda: _kernels.irls_start(X, y, None, None, Logistic()))
-    print(f"   {'IRLS start: row loop, then the Gram matrix [sparse path]':55s} {1e3 * numpy_start:8.2f} ms")
+    label = "IRLS start: row loop, then the Gram matrix [sparse path]"
+    print(f"   {label:55s} {1e3 * numpy_start:8.2f} ms")
     print(f"   {'IRLS start: one numba sweep [current]':55s} {1e3 * numba_start:8.2f} ms")
 
 

@@ -149,7 +149,7 @@ def row_math(family) -> RowMath:
     equal families, parameters included, share them)."""
     link = family.link.scalars
     own = family.scalars
-    closed_form = getattr(family, "closed_form_row", None)
+    closed_form = family.closed_form_row
     if family.is_canonical and own.canonical_row is not None:
         row = own.canonical_row
     elif closed_form is not None:

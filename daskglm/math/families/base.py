@@ -108,6 +108,13 @@ class Family:
         return tuple(getattr(self, name) for name in self.param_names)
 
     @property
+    def closed_form_row(self):
+        """A closed-form row ``(y, eta) -> (nll, d1, fisher)`` (an njit function)
+        for a non-canonical (family, link) pair where one beats the composed
+        row, else None."""
+        return None
+
+    @property
     def is_canonical(self) -> bool:
         return self.link == self.canonical_link()
 
