@@ -91,25 +91,39 @@ def _scheduler(args):
 
     if args.workers is not None:
         with _local_cluster(distributed, args.workers) as cluster, \
-                distributed.Client(cluster) as client, _quiet_when_interrupted():
+                distributed.Client(cluster) as client, _quiet_when_interrupted(client):
             yield client
     else:
         with distributed.Client(args.scheduler, timeout="20s") as client, \
-                _quiet_when_interrupted():
+                _quiet_when_interrupted(client):
             yield client
 
 
 @contextlib.contextmanager
-def _quiet_when_interrupted():
+def _quiet_when_interrupted(client):
     """On Ctrl-C, silence the logs of distributed and asyncio before the client and
     cluster close: closing them under an interrupt logs a traceback per cancelled
-    gather (``AllExit``), and the command says once that it was interrupted."""
+    gather (``AllExit``), and the command says once that it was interrupted.
+
+    The client's event loop may report a cancelled gather before the main
+    thread sees the interrupt (its thread gets there first), so from the start
+    its exception handler drops exactly those reports and passes on the rest."""
+    loop = client.loop.asyncio_loop
+    loop.call_soon_threadsafe(loop.set_exception_handler, _drop_cancelled_gathers)
     try:
         yield
     except KeyboardInterrupt:
         for name in ("distributed", "asyncio", "tornado"):
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
         raise
+
+
+def _drop_cancelled_gathers(loop, context):
+    """An event loop exception handler: a gather that Ctrl-C cancelled
+    (distributed's ``AllExit``) is not reported; anything else is, as usual."""
+    if type(context.get("exception")).__name__ == "AllExit":
+        return
+    loop.default_exception_handler(context)
 
 
 @contextlib.contextmanager
