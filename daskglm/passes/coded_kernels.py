@@ -23,17 +23,17 @@ import functools
 import numpy as np
 from numba import njit
 
-from ..math.compiled import timed_first_call
+from ..math.compiled import jit, timed_first_call
 from .block_hessian import pair_starts
 from .coded import level_starts
 from .kernels import (
     BLOCK_ROWS,
-    BOUNDARY_WEIGHT,
     accumulate_gram,
     add_moment,
     block_linear_predictor,
     column_checks,
     gram_buffers,
+    row_block,
     symmetric_part,
     transpose_block,
 )
@@ -85,7 +85,9 @@ def _accumulate_codes(X, codes, starts, pairs_at, start, m, r, h, grad, diag, cr
 @functools.cache
 def _pass_kernel(row):
     """The coded fused pass compiled around one family's ``row`` function."""
-    @njit(nogil=True, cache=True)
+    rows = row_block(row)
+
+    @jit(error_model="python")
     def kernel(X, codes, starts, pairs_at, n_pairs, y, offset, weights, coef, hessian):
         n, n_dense = X.shape
         n_coded = starts[-1]
@@ -105,17 +107,9 @@ def _pass_kernel(row):
             transpose_block(X, start, m, XT)
             block_linear_predictor(XT, dense_coef, m, n_dense, eta)
             _coded_eta(codes, starts, coef, n_dense, start, m, eta)
-            for i in range(m):
-                row_index = start + i
-                e = eta[i] + offset[row_index] if offset.shape[0] else eta[i]
-                w = weights[row_index] if weights.shape[0] else 1.0
-                nll, g, fisher = row(y[row_index], e)
-                value += w * nll
-                r[i] = w * g
-                weight = w * fisher
-                h[i] = weight if np.isfinite(weight) else 0.0
-                if w > 0 and fisher < BOUNDARY_WEIGHT:
-                    n_boundary += 1
+            block_value, block_boundary = rows(y, offset, weights, start, m, eta, r, h)
+            value += block_value
+            n_boundary += block_boundary
             add_moment(XT, r, m, n_dense, grad)
             _accumulate_codes(X, codes, starts, pairs_at, start, m, r, h, grad[n_dense:],
                               diag, cross, pairs, hessian)

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..math.compiled import compile_seconds, jit, timed_first_call
 
-__all__ = ["weighted_gram", "gram_and_moment", "fused_pass", "irls_start",
+__all__ = ["weighted_gram", "gram_and_moment", "fused_pass", "irls_start", "row_block",
            "column_checks", "compile_seconds"]
 
 # Rows per block: the transposed block (p KiB at 128 rows) stays in the L1
@@ -182,8 +182,39 @@ def _add_moment(XT, r, m, p, out):
 
 
 @functools.cache
+def row_block(row):
+    """The per-row part of a fused sweep, compiled around one family's ``row``:
+    ``rows(y, offset, weights, start, m, eta, r, h) -> (value, n_boundary)``
+    takes the rows ``start .. start + m`` of a chunk whose linear predictor
+    (offset not yet added) is in ``eta[:m]``, writes ``r = w * d nll / d eta``
+    and the Fisher weights ``h = w * fisher`` (0 where not finite), and
+    returns the block's ``sum w * nll`` and its count of rows of positive
+    weight whose Fisher weight is below :data:`BOUNDARY_WEIGHT`. The dense
+    and the coded fused passes share it."""
+    @jit(error_model="python")
+    def rows(y, offset, weights, start, m, eta, r, h):
+        value = 0.0
+        n_boundary = 0
+        for i in range(m):
+            row_index = start + i
+            e = eta[i] + offset[row_index] if offset.shape[0] else eta[i]
+            w = weights[row_index] if weights.shape[0] else 1.0
+            nll, g, fisher = row(y[row_index], e)
+            value += w * nll
+            r[i] = w * g
+            weight = w * fisher
+            h[i] = weight if np.isfinite(weight) else 0.0
+            if w > 0 and fisher < BOUNDARY_WEIGHT:
+                n_boundary += 1
+        return value, n_boundary
+    return rows
+
+
+@functools.cache
 def _pass_kernel(row):
     """The fused pass compiled around one family's ``row`` function."""
+    rows = row_block(row)
+
     @jit(error_model="python")
     def kernel(X, y, offset, weights, coef, hessian):
         n, p = X.shape
@@ -198,17 +229,9 @@ def _pass_kernel(row):
             m = min(n, start + _BLOCK) - start
             _transpose(X, start, m, XT)
             _linear_predictor(XT, coef, m, p, eta)
-            for i in range(m):
-                row_index = start + i
-                e = eta[i] + offset[row_index] if offset.shape[0] else eta[i]
-                w = weights[row_index] if weights.shape[0] else 1.0
-                nll, g, fisher = row(y[row_index], e)
-                value += w * nll
-                r[i] = w * g
-                weight = w * fisher
-                h[i] = weight if np.isfinite(weight) else 0.0
-                if w > 0 and fisher < BOUNDARY_WEIGHT:
-                    n_boundary += 1
+            block_value, block_boundary = rows(y, offset, weights, start, m, eta, r, h)
+            value += block_value
+            n_boundary += block_boundary
             _add_moment(XT, r, m, p, grad)
             if hessian:
                 _accumulate_gram(XT, h, m, p, H)
