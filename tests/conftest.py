@@ -9,9 +9,12 @@ Plain helper functions live in modules of their own, imported by name:
 
 import contextlib
 
+import dask
 import distributed
 import pytest
+import statsmodels.formula.api as smf
 
+from glm_reference import CASES, frame, partitioned, reference_fit
 from synthetic import logistic_and_poisson_data
 
 
@@ -65,3 +68,30 @@ def logistic_data(problems):
 def poisson_data(problems):
     """``(X, y, {"offset": ..., "weights": ...})``: a seeded Poisson problem."""
     return problems[1]
+
+
+@pytest.fixture(scope="session")
+def weighted_formula_fits():
+    """``fits(cov_type)``: per case of ``glm_reference.CASES``, (ours,
+    statsmodels', data) of the formula fit with ``var_weights="vw"``, our data
+    in 4 partitions; each cov_type is fitted once per session."""
+    import daskglm
+
+    cache = {}
+
+    def fits(cov_type="nonrobust"):
+        if cov_type not in cache:
+            out = {}
+            with dask.config.set(scheduler="threads"):
+                for case, (family, sm_family, formula, _) in CASES.items():
+                    data = frame(case)
+                    ours = daskglm.glm(formula, partitioned(data, 4), family=family,
+                                       var_weights="vw").fit(cov_type=cov_type)
+                    reference = reference_fit(smf.glm(formula, data, family=sm_family,
+                                                      var_weights=data["vw"]),
+                                              cov_type=cov_type)
+                    out[case] = ours, reference, data
+            cache[cov_type] = out
+        return cache[cov_type]
+
+    return fits

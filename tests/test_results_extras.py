@@ -4,32 +4,21 @@ import copy as copy_module
 import io
 import pickle
 
-import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-import statsmodels.formula.api as smf
 
 import daskglm
 
 from dask_counting import CountComputes
-from glm_reference import CASES, frame, partitioned, reference_fit
+from glm_reference import CASES, reference_fit
 
 
 @pytest.fixture(scope="module")
-def fits():
-    out = {}
-    with dask.config.set(scheduler="threads"):
-        for case, (family, sm_family, formula, _) in CASES.items():
-            data = frame(case)
-            ours = daskglm.glm(formula, partitioned(data, 4), family=family,
-                               var_weights="vw").fit(cov_type="HC0")
-            reference = reference_fit(smf.glm(formula, data, family=sm_family,
-                                              var_weights=data["vw"]), cov_type="HC0")
-            out[case] = ours, reference, data
-    return out
+def fits(weighted_formula_fits):
+    return weighted_formula_fits("HC0")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
