@@ -62,3 +62,21 @@ def chunked(X, y, options, rows):
 def relative_gap(value, reference):
     """``|value - reference| / |reference|``."""
     return abs(value - reference) / abs(reference)
+
+
+def family_rows(family, n, seed):
+    """Responses in ``family``'s domain and linear predictors inside its mean
+    space: binary responses for a binomial family (means below 0.6 under the
+    log link, whose mean must stay below 1), counts for a family with a
+    fixed scale, Gaussian noise otherwise."""
+    rng = np.random.default_rng(seed)
+    if isinstance(family, daskglm.Binomial):
+        mu = rng.uniform(0.05, 0.6 if family.link == daskglm.links.Log() else 0.95, n)
+        y = rng.binomial(1, mu).astype(float)
+    elif not family.estimates_scale:
+        mu = rng.uniform(0.3, 6.0, n)
+        y = rng.poisson(mu).astype(float)
+    else:
+        mu = rng.uniform(0.5, 4.0, n)
+        y = mu + rng.normal(size=n)
+    return y, family.link.link(mu)

@@ -9,6 +9,8 @@ import daskglm
 from daskglm import links
 from daskglm.families import get_family
 
+from synthetic import family_rows
+
 CASES = [
     (daskglm.Logistic(), sm.families.Binomial()),
     (daskglm.Logistic(links.Probit()), sm.families.Binomial(sm.families.links.Probit())),
@@ -23,18 +25,7 @@ IDS = [repr(f) for f, _ in CASES]
 
 
 def sample(family, n=400, seed=1):
-    """Responses in the family's domain and linear predictors in its mean space."""
-    rng = np.random.default_rng(seed)
-    if isinstance(family, daskglm.Logistic):
-        mu = rng.uniform(0.05, 0.95, n)
-        y = rng.binomial(1, mu).astype(float)
-    elif isinstance(family, daskglm.Poisson):
-        mu = rng.uniform(0.3, 6.0, n)
-        y = rng.poisson(mu).astype(float)
-    else:
-        mu = rng.uniform(0.5, 4.0, n)
-        y = mu + rng.normal(size=n)
-    return y, family.link.link(mu)
+    return family_rows(family, n, seed)
 
 
 @pytest.mark.parametrize("family, sm_family", CASES, ids=IDS)

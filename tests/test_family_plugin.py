@@ -17,6 +17,8 @@ from daskglm import links, solvers
 from daskglm.families import Family
 from daskglm.math.compiled import row_arrays, row_math
 
+from synthetic import family_rows
+
 _jit = njit(nogil=True, cache=True, error_model="numpy")
 
 
@@ -204,18 +206,7 @@ FAMILY_LINKS = [
 
 
 def _rows(family, n=300, seed=3):
-    """Responses in the domain and linear predictors inside the mean space."""
-    rng = np.random.default_rng(seed)
-    if isinstance(family, daskglm.Binomial):
-        mu = rng.uniform(0.05, 0.95 if family.link != links.Log() else 0.6, n)
-        y = rng.binomial(1, mu).astype(float)
-    elif family.name in ("Poisson", "Counts"):
-        mu = rng.uniform(0.3, 6.0, n)
-        y = rng.poisson(mu).astype(float)
-    else:
-        mu = rng.uniform(0.5, 4.0, n)
-        y = mu + rng.normal(size=n)
-    return y, family.link.link(mu)
+    return family_rows(family, n, seed)
 
 
 @pytest.mark.parametrize("family", FAMILY_LINKS, ids=repr)
