@@ -14,7 +14,7 @@ that the numbers are per core:
    scipy's ``dsyrk`` on the same copy, ``X.T @ (X * h)`` (``gemm``), the
    copy made in cache-sized row blocks, and older numba attempts;
 3. a whole dask pass against the number of chunks (per-task overhead), and
-   what ``chunked._single_threaded_blas`` costs per task;
+   what ``chunked.single_threaded_blas`` costs per task;
 4. the numpy-input path (one call) against the same data split in chunks;
 5. two threads against one for the Gram matrix: OpenBLAS ``syrk`` on thin
    blocks against the numba kernel (the reason for the numba kernel);
@@ -270,14 +270,14 @@ def dask_passes(data, coef):
 def blas_limit_cost():
     from threadpoolctl import ThreadpoolController
 
-    from daskglm.passes.chunked import _single_threaded_blas
+    from daskglm.passes.chunked import single_threaded_blas
 
-    with _single_threaded_blas():
+    with single_threaded_blas():
         pass
     count = 200
     start = time.perf_counter()
     for _ in range(count):
-        with _single_threaded_blas():
+        with single_threaded_blas():
             pass
     per = (time.perf_counter() - start) / count
     controller = ThreadpoolController()
@@ -286,7 +286,7 @@ def blas_limit_cost():
         controller.limit(limits=1, user_api="blas").restore_original_limits()
     raw = (time.perf_counter() - start) / count
     print("\n4. the BLAS limit around each task")
-    print(f"   _single_threaded_blas enter+exit (no other task inside) {1e6 * per:8.0f} µs")
+    print(f"   single_threaded_blas enter+exit (no other task inside) {1e6 * per:8.0f} µs")
     print(f"   ThreadpoolController.limit + restore                     {1e6 * raw:8.0f} µs")
 
 

@@ -29,10 +29,9 @@ from .. import solvers
 from ..inference.covariance import check_cov_type, complete_statistics, statistics_request
 from ..inference.results import GLMResults
 from ..math.families import Normal, domain_message, get_family
-from ..math.penalties import ElasticNet, get_regularizer
+from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
 from ..passes.statistics import statistics_pass
 from ..progress import ProgressBar, chain_callbacks
-from ..solvers._base import penalized_mask
 from .design import array_design, array_names, check_rank, data_facts, formula_design, group_codes
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
 from .prediction import (

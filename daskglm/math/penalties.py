@@ -16,7 +16,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["Regularizer", "ElasticNet", "L1", "L2", "get_regularizer"]
+__all__ = ["Regularizer", "ElasticNet", "L1", "L2", "get_regularizer", "penalized_mask"]
 
 
 def _masked(values, penalized):
@@ -178,3 +178,26 @@ def get_regularizer(regularizer, alpha=None, l1_ratio=None):
     raise TypeError(
         f"regularizer must be L1, L2, ElasticNet, one of their names or None; got {regularizer!r}"
     )
+
+
+def penalized_mask(unpenalized, n_features):
+    """Boolean mask of the coefficients a penalty applies to: all but the
+    columns ``unpenalized`` lists (indices, or a boolean mask of them)."""
+    mask = np.ones(n_features, dtype=bool)
+    if unpenalized is None:
+        return mask
+    index = np.asarray(unpenalized)
+    if index.dtype == bool:
+        if index.shape != (n_features,):
+            raise ValueError(
+                f"unpenalized as a boolean mask needs {n_features} entries, got {index.shape}"
+            )
+        return ~index
+    index = np.atleast_1d(index)
+    if index.size and (index.dtype.kind not in "iu" or index.min() < -n_features
+                       or index.max() >= n_features):
+        raise ValueError(
+            f"unpenalized must list column indices in [0, {n_features}), got {unpenalized!r}"
+        )
+    mask[index.astype(int)] = False
+    return mask

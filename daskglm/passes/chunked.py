@@ -304,7 +304,7 @@ def _sum_arrays(*arrays):
 def _chunk_task(func, check, in_domain, limit_blas, X, y, offset, weights, *args):
     """Run ``func`` on one chunk, prefixed by the validation counts on the first pass."""
     if limit_blas:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             result = func(X, y, offset, weights, *args)
     else:
         result = func(X, y, offset, weights, *args)
@@ -339,7 +339,7 @@ def _chunk_checks(X, y, offset, weights, in_domain):
     return np.concatenate([np.asarray(counts, dtype=float), col_sq])
 
 
-class _single_threaded_blas:
+class single_threaded_blas:
     """Keep BLAS to one thread while dask tasks run, so that worker threads do
     not each start a full BLAS thread pool on the same cores.
 
@@ -353,7 +353,7 @@ class _single_threaded_blas:
     _controller = None
 
     def __enter__(self):
-        cls = _single_threaded_blas
+        cls = single_threaded_blas
         with cls._lock:
             if cls._active == 0:
                 if cls._controller is None:
@@ -365,7 +365,7 @@ class _single_threaded_blas:
         return self
 
     def __exit__(self, *exc):
-        cls = _single_threaded_blas
+        cls = single_threaded_blas
         with cls._lock:
             cls._active -= 1
             if cls._active == 0:

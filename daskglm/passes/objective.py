@@ -276,3 +276,4 @@ def _irls_start_arrays(X, y, offset, weights, family):
 
 # Public names of the per-chunk helpers the statistics pass (passes/statistics.py) shares.
 weighted_gram, gram_and_moment, in_row_blocks = _weighted_gram, _gram_and_moment, _in_row_blocks
+linear_predictor = _linear_predictor

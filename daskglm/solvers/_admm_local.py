@@ -30,8 +30,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from ..passes import kernels as _kernels
-from ..passes.chunked import _single_threaded_blas
-from ..passes.objective import _linear_predictor, _weighted_gram
+from ..passes.chunked import single_threaded_blas
+from ..passes.objective import linear_predictor, weighted_gram
 
 __all__ = ["LocalSettings", "LocalState", "consensus_step"]
 
@@ -131,7 +131,7 @@ def consensus_step(X, y, offset, weights, previous, consensus, rho, metric, sett
     LocalState
     """
     if limit_blas:
-        with _single_threaded_blas():
+        with single_threaded_blas():
             return _consensus_step(X, y, offset, weights, previous, consensus, rho, metric,
                                    settings)
     return _consensus_step(X, y, offset, weights, previous, consensus, rho, metric, settings)
@@ -176,7 +176,7 @@ class _Chunk:
         return value * self.scale, grad * self.scale, gram * self.scale
 
     def _parts(self, coef, hessian=False):
-        eta = _linear_predictor(self.X, coef[:, None], self.offset)[:, 0]
+        eta = linear_predictor(self.X, coef[:, None], self.offset)[:, 0]
         nll, grad, fisher = self.family.derivatives(self.y, eta, hessian=hessian)
         return nll, grad * self.row_scale, fisher
 
@@ -197,7 +197,7 @@ class _Chunk:
             return self._fused(coef, hessian=True)
         nll, grad, fisher = self._parts(coef, hessian=True)
         h = fisher * self.row_scale
-        gram = _weighted_gram(self.X, np.where(np.isfinite(h), h, 0.0))
+        gram = weighted_gram(self.X, np.where(np.isfinite(h), h, 0.0))
         return float(np.sum(nll * self.row_scale)), np.asarray(self.X.T @ grad).ravel(), gram
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..math.compiled import compile_seconds
 from ..math.families import get_family
-from ..math.penalties import ElasticNet, get_regularizer
+from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
 from ..passes.coded import CodedMatrix
 from ..passes.objective import Objective
 from ._quadratic import minimise_quadratic
@@ -109,30 +109,6 @@ def check_iterations(max_iter, tol):
         raise ValueError(f"tol must be a positive number, got {tol!r}")
 
 
-def _penalized_mask(unpenalized, n_features):
-    mask = np.ones(n_features, dtype=bool)
-    if unpenalized is None:
-        return mask
-    index = np.asarray(unpenalized)
-    if index.dtype == bool:
-        if index.shape != (n_features,):
-            raise ValueError(
-                f"unpenalized as a boolean mask needs {n_features} entries, got {index.shape}"
-            )
-        return ~index
-    index = np.atleast_1d(index)
-    if index.size and (index.dtype.kind not in "iu" or index.min() < -n_features
-                       or index.max() >= n_features):
-        raise ValueError(
-            f"unpenalized must list column indices in [0, {n_features}), got {unpenalized!r}"
-        )
-    mask[index.astype(int)] = False
-    return mask
-
-
-penalized_mask = _penalized_mask  # public name: the model's KKT check at the answer uses it
-
-
 def _check_init(init, n_features):
     if init is None:
         return None
@@ -160,7 +136,7 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     objective = Objective(X, y, family, offset=offset, weights=weights, persist=persist)
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
-    penalized = _penalized_mask(unpenalized, p)
+    penalized = penalized_mask(unpenalized, p)
     _check_enough_rows(objective.data.n_rows)
     return Problem(objective, penalty, penalized, _check_init(init, p))
 
