@@ -9,6 +9,7 @@ import dask.array as da
 import numpy as np
 import pytest
 import statsmodels.api as sm
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 import daskglm
 
@@ -37,3 +38,55 @@ def test_saturated_gaussian_fit_has_no_residual_df_and_nan_inference():
     # statsmodels' t of 0 and p of 1 come from dividing by that inf: here NaN
     assert np.isnan(tvalues).all() and np.isnan(pvalues).all()
     assert "nan" in str(result.summary())
+
+
+# -- a single class and perfect separation -------------------------------------------
+def _two_columns(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.column_stack([np.ones(n), rng.normal(size=n)])
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+@pytest.mark.parametrize("value", [0.0, 1.0])
+def test_single_class_response_warns_and_is_not_converged(solver, value):
+    X = _two_columns()
+    y = np.full(X.shape[0], value)
+    with pytest.warns(PerfectSeparationWarning):                # statsmodels warns too
+        sm.GLM(y, X, family=sm.families.Binomial()).fit()
+    with pytest.warns(daskglm.PerfectSeparationWarning, match=r"single value .*single class"):
+        result = daskglm.GLM(da.from_array(y, chunks=50), da.from_array(X, chunks=(50, 2)),
+                             family=daskglm.Binomial()).fit(method=solver)
+    assert not result.converged
+    assert "single class" in result.solver_result.message
+
+
+def test_all_zero_counts_warn_for_the_poisson_family():
+    X = _two_columns()
+    with pytest.warns(daskglm.PerfectSeparationWarning, match="single value 0"):
+        result = daskglm.GLM(np.zeros(X.shape[0]), X, family=daskglm.Poisson()).fit()
+    assert not result.converged
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_perfect_separation_warns_and_is_not_converged_for_any_solver(solver):
+    X = _two_columns()
+    y = (X[:, 1] > 0).astype(float)
+    with pytest.warns(daskglm.PerfectSeparationWarning, match="separat"):
+        result = daskglm.GLM(da.from_array(y, chunks=50), da.from_array(X, chunks=(50, 2)),
+                             family=daskglm.Binomial()).fit(method=solver)
+    assert not result.converged
+
+
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_ordinary_logistic_fit_does_not_warn_of_separation(solver):
+    X = _two_columns()
+    rng = np.random.default_rng(1)
+    y = (rng.random(X.shape[0]) < 1 / (1 + np.exp(-X[:, 1]))).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", daskglm.ConvergenceWarning)
+        result = daskglm.GLM(y, X, family=daskglm.Binomial()).fit(method=solver)
+    assert result.converged
+
+
+def test_separation_warning_is_also_statsmodels_own():
+    assert issubclass(daskglm.PerfectSeparationWarning, PerfectSeparationWarning)
