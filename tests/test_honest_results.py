@@ -90,3 +90,30 @@ def test_ordinary_logistic_fit_does_not_warn_of_separation(solver):
 
 def test_separation_warning_is_also_statsmodels_own():
     assert issubclass(daskglm.PerfectSeparationWarning, PerfectSeparationWarning)
+
+
+# -- a value too large to square --------------------------------------------------------
+def _huge_value_data():
+    X = _two_columns()
+    X = np.column_stack([X, np.random.default_rng(2).normal(size=X.shape[0])])
+    X[5, 2] = 1e200
+    y = (X[:, 1] + np.random.default_rng(3).normal(size=X.shape[0]) > 0).astype(float)
+    return X, y
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+@pytest.mark.parametrize("solver", ["newton", "lbfgs"])
+def test_huge_value_in_X_is_refused_early_naming_X_and_scaling(kind, solver):
+    X, y = _huge_value_data()
+    if kind == "dask":
+        X, y = da.from_array(X, chunks=(50, 3)), da.from_array(y, chunks=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # no overflow warnings on the way
+        with pytest.raises(ValueError, match=r"X has values too large.*column\(s\) \[2\].*scale"):
+            daskglm.GLM(y, X, family=daskglm.Binomial()).fit(method=solver)
+
+
+def test_huge_value_in_X_is_refused_by_the_solvers_too():
+    X, y = _huge_value_data()
+    with pytest.raises(ValueError, match=r"X has values too large.*\[2\].*scale"):
+        daskglm.solvers.newton(da.from_array(X, chunks=(50, 3)), da.from_array(y, chunks=50))
