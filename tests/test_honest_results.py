@@ -6,12 +6,15 @@ the argument, never a deep traceback or a quiet ``converged=True``."""
 import warnings
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.api as sm
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 import daskglm
+from daskglm import estimators
 
 
 # -- a saturated Gaussian fit (n == p) ------------------------------------------------
@@ -117,3 +120,46 @@ def test_huge_value_in_X_is_refused_by_the_solvers_too():
     X, y = _huge_value_data()
     with pytest.raises(ValueError, match=r"X has values too large.*\[2\].*scale"):
         daskglm.solvers.newton(da.from_array(X, chunks=(50, 3)), da.from_array(y, chunks=50))
+
+
+# -- text where numbers belong ------------------------------------------------------------
+def _frame_with_text_column(n=60):
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"a": rng.normal(size=n),
+                          "b": pd.array([f"{v:.3f}" for v in rng.normal(size=n)],
+                                        dtype="string")})
+    return frame, (rng.random(n) < 0.5).astype(int)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "dask"])
+@pytest.mark.parametrize("name", ["LogisticRegression", "LinearRegression", "PoissonRegression"])
+def test_estimators_refuse_a_string_column_naming_it_and_its_dtype(kind, name):
+    frame, y = _frame_with_text_column()
+    X, target = frame, y
+    if kind == "dask":
+        X = dd.from_pandas(frame, npartitions=2)
+        target = dd.from_pandas(pd.Series(y), npartitions=2)
+    with pytest.raises(TypeError, match=r"X's column 'b' must be numeric, got dtype string"):
+        getattr(estimators, name)().fit(X, target)
+
+
+def test_estimator_predict_refuses_a_string_column():
+    frame, y = _frame_with_text_column()
+    model = estimators.LogisticRegression().fit(frame.astype({"b": float}), y)
+    with pytest.raises(TypeError, match=r"X's column 'b' must be numeric, got dtype string"):
+        model.predict(frame)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "dask"])
+@pytest.mark.parametrize("dtype", ["string", object])
+def test_formula_predict_refuses_numbers_arriving_as_text(kind, dtype):
+    rng = np.random.default_rng(6)
+    train = pd.DataFrame({"x": rng.normal(size=80), "g": rng.choice(["p", "q"], 80),
+                          "y": rng.poisson(2.0, size=80).astype(float)})
+    result = daskglm.glm("y ~ x + g", train, family="poisson").fit()
+    new = pd.DataFrame({"x": pd.array(["0.5", "1.5"], dtype=dtype), "g": ["p", "q"]})
+    if kind == "dask":
+        new = dd.from_pandas(new, npartitions=1)
+    with pytest.raises(TypeError, match=r"column 'x' of the new data must be numeric .*"
+                                        r"float64.*got dtype (string|str|object)"):
+        result.predict(new)
