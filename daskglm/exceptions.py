@@ -64,6 +64,9 @@ with _filters_added_go_last():
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning as _StatsmodelsConvergenceWarning,
     )
+    from statsmodels.tools.sm_exceptions import (
+        PerfectSeparationWarning as _StatsmodelsPerfectSeparationWarning,
+    )
 
 
 class ConvergenceWarning(_SklearnConvergenceWarning, _StatsmodelsConvergenceWarning):
@@ -74,5 +77,6 @@ class ConvergenceWarning(_SklearnConvergenceWarning, _StatsmodelsConvergenceWarn
     """
 
 
-class PerfectSeparationWarning(ConvergenceWarning):
-    """The response is (quasi-)perfectly separated: the MLE does not exist."""
+class PerfectSeparationWarning(ConvergenceWarning, _StatsmodelsPerfectSeparationWarning):
+    """The response is (quasi-)perfectly separated, or a single class: the MLE
+    does not exist. Also statsmodels' ``PerfectSeparationWarning``."""

@@ -13,6 +13,7 @@ import numbers
 
 import dask.array as da
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -22,6 +23,7 @@ from ..math.penalties import get_regularizer
 from ..messages import listing
 from ..solvers import get_solver, solvers_for
 from .data import (
+    check_frame_columns,
     check_numeric,
     check_weight_total,
     dask_vector,
@@ -240,6 +242,8 @@ class GLMEstimator(BaseEstimator):
         return self
 
     def _memory_data(self, X, y, sample_weight):
+        if isinstance(X, pd.DataFrame):
+            check_frame_columns(X)
         X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64,
                              y_numeric=not isinstance(self, ClassifierMixin))
         return X, self._memory_target(y), memory_weights(sample_weight, X.shape[0])
@@ -258,8 +262,7 @@ class GLMEstimator(BaseEstimator):
         """A dask array or dataframe -> float dask array of one column chunk."""
         names = None
         if is_dask_frame(X):
-            for column, dtype in X.dtypes.items():
-                check_numeric(np.dtype(dtype), f"X's column {column!r}")
+            check_frame_columns(X)
             names = np.asarray(X.columns, dtype=object)
             X = X.to_dask_array(lengths=True if known_chunks else None)
         if X.ndim != 2:
@@ -312,6 +315,8 @@ class GLMEstimator(BaseEstimator):
         if is_dask(X):
             X = self._dask_features(X, reset=False, known_chunks=known_chunks)
         else:
+            if isinstance(X, pd.DataFrame):
+                check_frame_columns(X)
             X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
         return linear_predictor(X, self.coef_, intercept=self.intercept_)
 

@@ -12,8 +12,8 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["is_dask", "is_dask_frame", "dask_vector", "check_numeric", "memory_weights",
-           "check_weight_total", "with_intercept"]
+__all__ = ["is_dask", "is_dask_frame", "dask_vector", "check_numeric", "check_frame_columns",
+           "memory_weights", "check_weight_total", "with_intercept"]
 
 
 def is_dask_frame(obj) -> bool:
@@ -44,8 +44,16 @@ def dask_vector(values, name, n_rows):
 
 
 def check_numeric(dtype, name):
-    if dtype.kind not in "biuf":
+    """Refuse a non-numeric numpy or pandas dtype (``string``, ``object``,
+    ``category``, ...), naming what holds it."""
+    if getattr(dtype, "kind", "O") not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {dtype}")
+
+
+def check_frame_columns(X):
+    """Refuse a pandas or dask dataframe with a non-numeric column, naming it."""
+    for column, dtype in X.dtypes.items():
+        check_numeric(dtype, f"X's column {column!r}")
 
 
 def memory_weights(sample_weight, n_rows):

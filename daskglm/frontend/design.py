@@ -341,10 +341,13 @@ def _facts_chunk(X_aug, y, offset, weights, layout):
         X = X.dense
     else:
         Xw = X * np.sqrt(w)[:, None]
-        gram = (Xw.T @ Xw).ravel()
+        with np.errstate(over="ignore", invalid="ignore"):   # refused by the checks
+            gram = (Xw.T @ Xw).ravel()
+    with np.errstate(over="ignore"):
+        squares = np.square(X).sum(axis=0)
     return np.concatenate([
         [float(n if fw is None else fw.sum()), float(w @ y), float(negative)],
-        X.sum(axis=0), np.square(X).sum(axis=0), gram,
+        X.sum(axis=0), squares, gram,
     ])
 
 

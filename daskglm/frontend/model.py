@@ -336,6 +336,8 @@ class GLM:
                                      null_mean=null_mean, groups=groups, request=request)
         statistics = complete_statistics(cov_type, design, self.family, result.coef, statistics)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
+        if penalty is None or penalty.alpha == 0:
+            _check_identified(result, statistics, facts, self.family)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
                           sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
@@ -490,3 +492,49 @@ def _check_answer(result, statistics, facts, penalty, intercept, tol):
                           f"{kkt:.3g} > tol")
         warnings.warn(f"{result.solver} did not converge: {result.message}",
                       ConvergenceWarning, stacklevel=4)
+
+
+# The Fisher information at the answer below this fraction of the null model's
+# means the fitted means sit on the edge of their range in (nearly) every row.
+_VANISHED_INFORMATION = 1e-4
+
+
+def _check_identified(result, statistics, facts, family):
+    """Warn and mark the fit not converged when no maximum likelihood estimate
+    exists (statsmodels' perfect prediction check, in two sums already made).
+
+    ``y`` with a single value where the family's variance vanishes (all 0 or
+    all 1 for the Binomial, all 0 for the Poisson) is known from the pass
+    before fitting; complete separation shows as a Fisher information at the
+    answer that vanished next to the null model's (every fitted mean on its
+    boundary). A solver that already said so (``converged=False``) is left alone.
+    """
+    if not result.converged:
+        return
+    mean_y = np.array([facts.weighted_mean_y])
+    if family.variance(mean_y)[0] == 0:
+        cause = (f"y takes the single value {facts.weighted_mean_y:g} in every row, at the "
+                 f"edge of the {family.name} family's range (a single class): no finite "
+                 "maximum likelihood estimate exists (the intercept diverges)")
+    else:
+        null_weight = family.fisher_weights(family.link(mean_y))[0]
+        fitted = _trace(statistics.information)
+        expected = null_weight * _trace(facts.gram)
+        if not fitted < _VANISHED_INFORMATION * expected:
+            return
+        cause = ("perfect separation detected: the fitted means are at the edge of the "
+                 f"{family.name} family's range in every row (Fisher information "
+                 f"{fitted:.3g}, the null model's {expected:.3g}); the maximum likelihood "
+                 "estimate does not exist and the coefficients diverge; drop or merge the "
+                 "separating columns or add a penalty")
+    from ..exceptions import PerfectSeparationWarning  # loads sklearn: only when warning
+
+    result.converged = False
+    result.message = f"{result.message}; but {cause}"
+    warnings.warn(f"{result.solver} did not converge: {cause}", PerfectSeparationWarning,
+                  stacklevel=4)
+
+
+def _trace(matrix) -> float:
+    """The trace of a dense matrix or of a BlockHessian (coded terms)."""
+    return float(np.sum(matrix.diagonal()))

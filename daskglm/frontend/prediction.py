@@ -254,9 +254,20 @@ def _frame_recipe(formula, data, offset, exposure):
     if absent:
         raise ValueError(f"the new data lacks column(s) {listing(absent)} that the formula "
                          "uses")
+    _check_numeric_columns(recipe.meta, data, columns)
     recipe = recipe.with_extras(extras)
     columns += [c for c in extras.values() if c not in columns]
     return data, recipe, columns
+
+
+def _check_numeric_columns(training, data, columns):
+    """Refuse a column that was numeric when the model was built and arrives
+    as text (or any other non-numeric dtype), from the frames' dtypes alone."""
+    for column in columns:
+        was, now = training[column].dtype, data[column].dtype
+        if pd.api.types.is_numeric_dtype(was) and not pd.api.types.is_numeric_dtype(now):
+            raise TypeError(f"column {column!r} of the new data must be numeric as when the "
+                            f"model was built (dtype {was}), got dtype {now}")
 
 
 def _partition_design(df, recipe, coded=None):

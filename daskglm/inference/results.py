@@ -117,7 +117,7 @@ class GLMResults:
         self.deviance = statistics.deviance
         self.null_deviance = statistics.null_deviance
         self.pearson_chi2 = statistics.pearson_chi2
-        self.scale = self.pearson_chi2 / self.df_resid if self.family.estimates_scale else 1.0
+        self.scale = self._estimated_scale()
         self.llf, self.llnull = self._loglikelihoods()
         # statsmodels' cov_kwds: the description and the options (not the groups' labels)
         self.cov_kwds = {"description": COV_TYPES[cov_type].description,
@@ -126,6 +126,20 @@ class GLMResults:
             self.n_groups = statistics.group_scores.shape[0]
             self.df_resid_inference = self.n_groups - 1   # statsmodels' t and F tests' df
         self._cov = self._covariance()
+
+    def _estimated_scale(self) -> float:
+        """Pearson's chi-squared over ``df_resid`` (1 for a fixed-scale family).
+
+        A saturated fit (``df_resid <= 0``) leaves no residual degrees of
+        freedom to estimate it from: the scale is NaN, and so are the
+        standard errors, tests and intervals built on it (statsmodels divides
+        rounding noise by zero and reports inf there).
+        """
+        if not self.family.estimates_scale:
+            return 1.0
+        if self.df_resid <= 0:
+            return float("nan")
+        return self.pearson_chi2 / self.df_resid
 
     # -- likelihood and information criteria ---------------------------------
     def _loglikelihoods(self):

@@ -261,7 +261,9 @@ class ChunkedData:
             raise ValueError(self._domain_error(int(bad_domain), first))
         if sum_w <= 0:
             raise ValueError("the weights sum to zero: no row carries information")
-        self.stats = DataStats(float(sum_w), int(n_rows), checks[_N_CHECKS:] / sum_w)
+        mean_squares = checks[_N_CHECKS:] / sum_w
+        _check_column_scale(mean_squares)
+        self.stats = DataStats(float(sum_w), int(n_rows), mean_squares)
         return result
 
     def first_rows_outside(self, in_domain, limit=5):
@@ -273,6 +275,18 @@ class ChunkedData:
         hits = dask.compute(*[find(block[1], in_domain, limit) for block in self._blocks])
         found = np.concatenate([start + h for start, h in zip(starts, hits)])
         return found[:limit]
+
+
+def _check_column_scale(mean_squares):
+    """Refuse columns whose squares overflow: no Hessian or Gram matrix of them
+    exists in double precision, and every solver would fail deep inside."""
+    huge = np.flatnonzero(~np.isfinite(mean_squares))
+    if huge.size:
+        raise ValueError(
+            f"X has values too large to square in double precision (above about 1e154) "
+            f"in column(s) {huge[:10].tolist()}: the Hessian X'WX overflows; scale these "
+            "columns before fitting (for example divide each by its standard deviation "
+            "or change its units)")
 
 
 def _rows_outside(y, in_domain, limit):
