@@ -14,7 +14,7 @@ as exposure:
   coding), with the same offset.
 
 Both are timed from reading the files to the coefficients, after a warm-up
-fit of each on a small file (imports and compilation); glum runs in a forked
+fit of each on a small file (imports and compilation); glum runs in a
 child whose address space is limited to half the machine's memory, so that
 running out of it (glum's Hessian is dense: 20,000 levels make it 3.2 GB,
 and it needs several) is reported instead of ending the benchmark. The
@@ -121,9 +121,12 @@ def numeric_bytes(result) -> int:
 
 
 def _limited_glum(path, formula, alpha, limit):
-    """In the child: measure glum's fit under an address-space limit."""
+    """In the child: measure glum's fit under an address-space limit, after
+    the same warm-up fit on the small file as in the parent."""
     import resource
 
+    small = write_data(DATA, 16_000)
+    fit_glum(small, MODELS["claims + 1k zones"][0], alpha)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     try:
         measured = measure(fit_glum, path, formula, alpha)
@@ -134,14 +137,18 @@ def _limited_glum(path, formula, alpha, limit):
 
 
 def measure_glum(path, formula, alpha):
-    """:func:`measure` of glum's fit in a forked child with half the memory."""
+    """:func:`measure` of glum's fit in a child process with half the memory.
+
+    The child comes from a fork server, not a fork of this process: forking
+    a process whose dask and numba threads hold locks can leave the child
+    waiting on them forever (it did, on 2 Dec 2026)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     import psutil
 
     limit = int(psutil.virtual_memory().total // 2)
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
         return pool.submit(_limited_glum, path, formula, alpha, limit).result()
 
 
