@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["jit", "RowMath", "row_math", "elementwise", "row_arrays", "start_arrays",
+__all__ = ["jit", "plugin_functions", "RowMath", "row_math", "elementwise", "row_arrays", "start_arrays",
            "timed_first_call", "compile_seconds", "DIRECT_VARIANCE"]
 
 logger = logging.getLogger("daskglm")
@@ -252,3 +252,13 @@ def start_arrays(family, y):
     out = [np.empty_like(y) for _ in range(3)]
     timed_first_call(f"start loop for {family!r}", _start_loop(row_math(family).start), y, *out)
     return tuple(out)
+
+
+def plugin_functions(owner, required) -> dict:
+    """``owner.functions()`` (a link's or a family's compiled scalars) as a
+    dict, refusing a plug-in that lacks one of the ``required`` names."""
+    functions = dict(owner.functions())
+    missing = [name for name in required if name not in functions]
+    if missing:
+        raise TypeError(f"{owner!r}.functions() lacks {', '.join(missing)}")
+    return functions

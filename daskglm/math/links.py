@@ -26,7 +26,7 @@ import functools
 import math
 from collections import namedtuple
 
-from .compiled import elementwise, jit
+from .compiled import elementwise, jit, plugin_functions
 from .special import log_ndtr, ndtr, normal_pdf
 
 __all__ = [
@@ -119,10 +119,7 @@ class Link:
 
 @functools.cache
 def _link_scalars(link) -> LinkScalars:
-    functions = dict(link.functions())
-    missing = [name for name in _REQUIRED if name not in functions]
-    if missing:
-        raise TypeError(f"{link!r}.functions() lacks {', '.join(missing)}")
+    functions = plugin_functions(link, _REQUIRED)
     inverse, inverse_deriv = functions["inverse"], functions["inverse_deriv"]
     functions.setdefault("log_inverse", _plain_log(inverse))
     functions.setdefault("log1m_inverse", _plain_log1m(inverse))

@@ -37,7 +37,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import links as L
-from ..compiled import elementwise, jit, row_arrays, row_math
+from ..compiled import elementwise, jit, plugin_functions, row_arrays, row_math
 
 __all__ = ["Family", "FamilyScalars", "FAMILIES", "register_family", "get_family",
            "domain_message"]
@@ -220,10 +220,7 @@ _REQUIRED = ("variance", "nll", "start_mean")
 
 @functools.cache
 def _family_scalars(family) -> FamilyScalars:
-    functions = dict(family.functions())
-    missing = [name for name in _REQUIRED if name not in functions]
-    if missing:
-        raise TypeError(f"{family!r}.functions() lacks {', '.join(missing)}")
+    functions = plugin_functions(family, _REQUIRED)
     functions.setdefault("canonical_row", None)
     functions.setdefault("log_variance",
                          _plain_log_variance(functions["variance"], family.link.scalars.inverse))
