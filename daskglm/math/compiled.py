@@ -38,8 +38,8 @@ import numpy as np
 from numba import njit
 from numba.core.dispatcher import Dispatcher
 
-__all__ = ["jit", "plugin_functions", "RowMath", "row_math", "elementwise", "row_arrays", "start_arrays",
-           "timed_first_call", "compile_seconds", "DIRECT_VARIANCE"]
+__all__ = ["jit", "plugin_functions", "RowMath", "row_math", "elementwise", "row_arrays",
+           "start_arrays", "timed_first_call", "compile_seconds", "DIRECT_VARIANCE"]
 
 logger = logging.getLogger("daskglm")
 
