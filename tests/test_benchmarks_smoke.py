@@ -77,3 +77,19 @@ def test_suite_on_toy_problems_writes_a_report(tmp_path):
     (tmp_path / "smoke.md").unlink()
     report.main([str(tmp_path / "smoke.json")])
     assert (tmp_path / "smoke.md").read_text() == text
+
+
+def test_influence_stream_matches_statsmodels_on_its_generated_data():
+    import dask
+
+    from benchmarks import influence_stream
+
+    out = influence_stream.run(n_rows=5000, chunk_rows=1500, seed=3)
+    X, y = dask.compute(*influence_stream.generated_design(5000, 1500, seed=3))
+    theirs = sm.GLM(y, X, family=sm.families.Poisson()).fit(tol=1e-12)
+    cooks = theirs.get_influence().cooks_distance[0]
+    assert not out["persisted"] and out["converged"]
+    np.testing.assert_allclose(out["params"], theirs.params, rtol=1e-7)
+    assert out["cooks_max"] == pytest.approx(cooks.max(), rel=1e-6)
+    assert out["cooks_sum"] == pytest.approx(cooks.sum(), rel=1e-6)
+    assert out["fit_peak_bytes"] >= 0 and out["influence_peak_bytes"] >= 0
