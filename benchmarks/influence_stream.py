@@ -14,7 +14,7 @@ number of rows.
 
 Run 2026-12-02 (2 cores shared with other jobs, load average about 4), 2e7
 rows in chunks of 1e6 (one chunk 53 MiB, the design 1,068 MiB): the fit took
-44 s (5 newton iterations, 7 passes) with a peak of 291 MiB above the start,
+44 s (5 newton iterations) with a peak of 291 MiB above the start,
 Cook's distance's max and sum 9.7 s with a peak of 395 MiB: 7.4 chunks, 37%
 of the data. At 2e6 and 4e6 rows in chunks of 2e5 the peaks were 73 and 74
 MiB (fit) and 43 and 44 MiB (influence): the same number of chunks whatever
