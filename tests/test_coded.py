@@ -144,3 +144,20 @@ def test_bad_codes_and_solvers_are_refused():
         daskglm.solvers.get_solver("saga")(coded, y, FAMILIES["poisson"])
     with pytest.raises(TypeError, match="codes must be integers"):
         CodedMatrix(coded.dense, coded.codes.astype(float), coded.n_levels)
+
+
+def test_row_variances_from_codes_match_the_dummy_columns():
+    """x' H^-1 x from the Schur factor and x' C x from gathers, against one-hot rows."""
+    from daskglm.passes.coded_kernels import coded_gram_and_moment
+
+    coded, X, _, _, weights = _problem("gaussian", n=4000, levels=(40, 7, 12), seed=9)
+    blocks = BlockHessian.from_flat(coded_gram_and_moment(coded, weights, weights)[1],
+                                    coded.n_dense, coded.n_levels)
+    inverse = np.linalg.inv(X.T @ (X * weights[:, None]))
+    np.testing.assert_allclose(blocks.inverse_row_forms(coded),
+                               np.einsum("ij,ij->i", X @ inverse, X), rtol=1e-10)
+    rng = np.random.default_rng(10)
+    matrix = rng.normal(size=inverse.shape)
+    matrix = matrix + matrix.T
+    np.testing.assert_allclose(coded.row_quadratic_forms(matrix),
+                               np.einsum("ij,ij->i", X @ matrix, X), rtol=1e-10, atol=1e-10)

@@ -96,12 +96,83 @@ def test_small_categoricals_stay_dense_and_empty_levels_are_named():
         model.fit()
 
 
-def test_robust_covariance_is_refused_clearly():
+def _frame_close(ours, theirs, rtol):
+    """A PredictionResults' summary frame against statsmodels' (column for column)."""
+    ours = ours.compute() if hasattr(ours, "compute") else ours
+    np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=rtol)
+
+
+@pytest.mark.parametrize(("cov_type", "zones"), [("HC0", 40), ("HC1", 120), ("cluster", 80)])
+def test_robust_covariance_and_prediction_match_statsmodels(cov_type, zones):
+    df = _claims(zones=zones, seed=11)
+    df["agency"] = np.random.default_rng(12).integers(0, 35, len(df))
+    formula = "claims ~ age + C(region) + C(zone)"
+    model = daskglm.glm(formula, dd.from_pandas(df, npartitions=4, sort=False),
+                        family=daskglm.Poisson(), exposure="years")
+    cluster = cov_type == "cluster"
+    ours = model.fit(tol=1e-10, cov_type=cov_type,
+                     cov_kwds={"groups": "agency"} if cluster else None)
+    assert model._prepare()[0].coded is not None
+    theirs = smf.glm(formula, df, family=sm.families.Poisson(), exposure=df["years"]).fit(
+        tol=1e-12, cov_type=cov_type, cov_kwds={"groups": df["agency"]} if cluster else None)
+    np.testing.assert_allclose(ours.params, theirs.params, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.bse, theirs.bse, rtol=1e-5)
+    np.testing.assert_allclose(ours.cov_params(), theirs.cov_params(), rtol=1e-5, atol=1e-12)
+    new = df.sample(300, random_state=4)
+    _frame_close(ours.get_prediction(new, exposure="years").summary_frame(),
+                 theirs.get_prediction(new, exposure=new["years"]).summary_frame(), 1e-6)
+    # the training rows, from their codes (statsmodels needs their exposure given)
+    _frame_close(ours.get_prediction(which="linear").summary_frame(),
+                 theirs.get_prediction(df, exposure=df["years"], which="linear"
+                                       ).summary_frame(), 1e-6)
+
+
+def test_nonrobust_prediction_from_the_blocks_matches_statsmodels():
+    df = _claims(zones=90, seed=13)
+    formula = "claims ~ age + C(region) + C(zone)"
+    ours = daskglm.glm(formula, dd.from_pandas(df, npartitions=3, sort=False),
+                       family=daskglm.Poisson(), exposure="years").fit(tol=1e-10)
+    theirs = smf.glm(formula, df, family=sm.families.Poisson(),
+                     exposure=df["years"]).fit(tol=1e-12)
+    new = df.sample(300, random_state=5)
+    _frame_close(ours.get_prediction(new, exposure="years").summary_frame(alpha=0.1),
+                 theirs.get_prediction(new, exposure=new["years"]).summary_frame(alpha=0.1),
+                 1e-6)
+    # after remove_data: new data still predict (the blocks stay with the results)
+    ours.remove_data()
+    _frame_close(ours.get_prediction(new, exposure="years").summary_frame(),
+                 theirs.get_prediction(new, exposure=new["years"]).summary_frame(), 1e-6)
+    np.testing.assert_allclose(ours.bse, theirs.bse, rtol=1e-5)
+
+
+def test_non_canonical_link_sandwich_matches_statsmodels():
+    """The observed information (the sandwich's bread) in blocks, for a sqrt link."""
+    df = _claims(zones=45, seed=14)
+    formula = "claims ~ age + C(zone)"
+    family = daskglm.Poisson(link=daskglm.links.Sqrt())
+    ours = daskglm.glm(formula, dd.from_pandas(df, npartitions=2, sort=False),
+                       family=family).fit(tol=1e-10, cov_type="HC0")
+    theirs = smf.glm(formula, df, family=sm.families.Poisson(sm.families.links.Sqrt())).fit(
+        tol=1e-12, cov_type="HC0")
+    np.testing.assert_allclose(ours.params, theirs.params, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(ours.bse, theirs.bse, rtol=1e-5)
+
+
+def test_what_a_coded_design_cannot_have_is_refused_before_fitting(monkeypatch):
+    import daskglm.inference.covariance as covariance
+
     df = _claims(zones=50)
     model = daskglm.glm("claims ~ C(zone)", dd.from_pandas(df, npartitions=2, sort=False),
                         family=daskglm.Poisson())
-    with pytest.raises(ValueError, match="nonrobust"):
-        model.fit(cov_type="HC0")
+    with pytest.raises(ValueError, match="'HC2' is not available .* coded"):
+        model.fit(cov_type="HC2")
+    monkeypatch.setattr(covariance, "DENSE_COVARIANCE_LIMIT", 30)
+    with pytest.raises(ValueError, match="above 30 coefficients only cov_type='nonrobust'"):
+        model.fit(cov_type="HC0", method=_never_called)
+
+
+def _never_called(*args, **kwargs):
+    raise AssertionError("the solver ran before the covariance type was refused")
 
 
 @pytest.mark.parametrize("formula", ["claims ~ age + C(zone, Treatment('z5'))",

@@ -26,7 +26,12 @@ import pandas as pd
 from patsy import EvalEnvironment
 
 from .. import solvers
-from ..inference.covariance import check_cov_type, complete_statistics, statistics_request
+from ..inference.covariance import (
+    check_coded_design,
+    check_cov_type,
+    complete_statistics,
+    statistics_request,
+)
 from ..inference.results import GLMResults
 from ..math.families import Normal, domain_message, get_family
 from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
@@ -38,6 +43,7 @@ from .prediction import (
     check_exposure,
     check_which,
     coded_linear_predictor,
+    coded_linear_with_variance,
     inverse_link,
     linear_with_variance,
     predict,
@@ -255,6 +261,8 @@ class GLM:
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         design, facts = self._prepare(persist)
+        if design.coded is not None:
+            check_coded_design(cov_type, design.n_features)
         check_rank(facts.gram, design.fit_names)
         groups = group_codes(cov_options["groups"], design, getattr(self, "_formula_data", None)) \
             if "groups" in cov_options else None
@@ -361,7 +369,13 @@ class GLM:
         """The linear predictor at ``params`` and its variance under ``cov_params``,
         for the training rows or new data (through the formula, unless
         ``transform`` is False: then ``exog`` is the design itself); see
-        :func:`daskglm.frontend.prediction.linear_with_variance`."""
+        :func:`daskglm.frontend.prediction.linear_with_variance`. A fit with
+        coded terms takes a ``CodedCovariance`` for rows built from codes."""
+        if exog is None and offset is None and exposure is None:
+            design = self._training_design()
+            if design.coded is not None:      # the training rows' codes, no dummy columns
+                return coded_linear_with_variance(design.X, design.codes, design.coded, params,
+                                                  cov_params, offset=design.offset)
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         formula = formula if transform else None
         return linear_with_variance(exog, params, cov_params, offset=offset, exposure=exposure,

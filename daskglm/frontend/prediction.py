@@ -37,7 +37,7 @@ from .recipe import complete_rows, extra_values, in_task
 __all__ = ["WHICH", "LINEAR_COLUMNS", "check_which", "check_exposure", "log_exposure",
            "linear_predictor", "coded_linear_predictor", "inverse_link", "predict",
            "predict_array", "predict_frame", "predict_partition", "design_matrix",
-           "linear_with_variance", "linear_variance_partition"]
+           "linear_with_variance", "linear_variance_partition", "coded_linear_with_variance"]
 
 #: What a prediction can be: the mean (inverse link of eta) or eta itself.
 WHICH = ("mean", "linear")
@@ -288,6 +288,17 @@ def _partition_design(df, recipe, coded=None):
     return complete, X, codes, side
 
 
+def _partition_eta(X, codes, coded, coef, side):
+    """The linear predictor of a partition's complete rows (from codes with ``codes``)."""
+    if codes is None:
+        return linear_predictor(X, coef, offset=side.get("offset"),
+                                exposure=side.get("exposure"))
+    eta = coded_linear_predictor(X, codes, coded, coef, offset=side.get("offset"))
+    if side.get("exposure") is not None:
+        eta = eta + log_exposure(side["exposure"])
+    return eta
+
+
 @in_task
 def predict_partition(df, recipe, coef, family, which, coded=None):
     """Predictions for one partition of new data: NaN where a value is missing
@@ -295,14 +306,7 @@ def predict_partition(df, recipe, coef, family, which, coded=None):
     complete, X, codes, side = _partition_design(df, recipe, coded)
     out = np.full(len(df), np.nan)
     if X is not None:
-        if codes is None:
-            eta = linear_predictor(X, coef, offset=side.get("offset"),
-                                   exposure=side.get("exposure"))
-        else:
-            eta = coded_linear_predictor(X, codes, coded, coef, offset=side.get("offset"))
-            if side.get("exposure") is not None:
-                eta = eta + log_exposure(side["exposure"])
-        out[complete] = inverse_link(eta, family, which)
+        out[complete] = inverse_link(_partition_eta(X, codes, coded, coef, side), family, which)
     return pd.Series(out, index=df.index, name="predicted")
 
 
@@ -319,8 +323,10 @@ def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula
     exog, offset, exposure, formula
         As for :func:`predict`.
     coef : array of shape (n_features,)
-    cov : array of shape (n_features, n_features)
-        The covariance of ``coef``.
+    cov : array of shape (n_features, n_features), or CodedCovariance
+        The covariance of ``coef``; for a formula with coded terms, an object
+        whose ``row_variance(CodedMatrix)`` gives ``x' C x`` from the rows'
+        codes (:class:`daskglm.inference.covariance.CodedCovariance`).
 
     Returns
     -------
@@ -329,7 +335,9 @@ def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula
     through a formula or a pandas frame of design columns; otherwise a numpy
     or dask array of shape (n_samples, 2), chunked as ``exog``'s rows.
     """
-    coef, cov = np.asarray(coef, dtype=float), np.asarray(cov, dtype=float)
+    coef = np.asarray(coef, dtype=float)
+    if not hasattr(cov, "row_variance"):
+        cov = np.asarray(cov, dtype=float)
     if formula is None:
         X, index = design_matrix(exog, coef.size)
         eta = linear_predictor(X, coef, offset=offset, exposure=exposure)
@@ -346,8 +354,24 @@ def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula
     data, recipe, columns = _frame_recipe(formula, exog, offset, exposure)
     meta = pd.DataFrame({name: np.empty(0) for name in LINEAR_COLUMNS})
     out = data[columns].map_partitions(linear_variance_partition, recipe, coef, cov,
-                                       meta=meta, enforce_metadata=False)
+                                       formula.coded, meta=meta, enforce_metadata=False)
     return out.compute() if isinstance(exog, pd.DataFrame) else out
+
+
+def coded_linear_with_variance(X, codes, coded, params, cov, *, offset=None):
+    """``eta`` and its variance (an (n, 2) array, dask for dask rows) of rows with
+    coded terms: the dense block ``X``, the terms' ``codes``, ``coded`` their
+    CodedLayout, ``params`` in patsy's order and ``cov`` a CodedCovariance."""
+    eta = coded_linear_predictor(X, codes, coded, params, offset=offset)
+    if isinstance(X, da.Array):
+        variance = da.map_blocks(_coded_variance_block, X, codes, coded.n_levels, cov,
+                                 drop_axis=1, dtype=float)
+        return da.stack([eta, variance], axis=1).rechunk({1: -1})
+    return np.column_stack([eta, _coded_variance_block(X, codes, coded.n_levels, cov)])
+
+
+def _coded_variance_block(X, codes, n_levels, cov):
+    return cov.row_variance(CodedMatrix(X, codes, n_levels))
 
 
 def _quadratic_form(X, cov):
@@ -359,12 +383,13 @@ def _quadratic_form(X, cov):
 
 
 @in_task
-def linear_variance_partition(df, recipe, coef, cov):
-    """:func:`linear_with_variance` for one partition of new data."""
-    complete, X, _, side = _partition_design(df, recipe)
+def linear_variance_partition(df, recipe, coef, cov, coded=None):
+    """:func:`linear_with_variance` for one partition of new data (with ``coded``,
+    the rows' coded terms are read as codes and ``cov`` is a CodedCovariance)."""
+    complete, X, codes, side = _partition_design(df, recipe, coded)
     out = np.full((len(df), 2), np.nan)
     if X is not None:
-        out[complete, 0] = linear_predictor(X, coef, offset=side.get("offset"),
-                                            exposure=side.get("exposure"))
-        out[complete, 1] = _quadratic_form(X, cov)
+        out[complete, 0] = _partition_eta(X, codes, coded, coef, side)
+        out[complete, 1] = _quadratic_form(X, cov) if codes is None else \
+            _coded_variance_block(X, codes, coded.n_levels, cov)
     return pd.DataFrame(out, index=df.index, columns=list(LINEAR_COLUMNS))

@@ -18,10 +18,26 @@ from dataclasses import replace
 
 import numpy as np
 
+from ..passes.block_hessian import BlockHessian
 from ..passes.statistics import FitStatistics, StatisticsRequest, leverage_meat_pass
 
-__all__ = ["COV_TYPES", "CovarianceType", "canonical_name", "check_cov_type",
-           "complete_statistics", "covariance_matrix", "statistics_request"]
+__all__ = ["COV_TYPES", "CodedCovariance", "CovarianceType", "DENSE_COVARIANCE_LIMIT",
+           "canonical_name", "check_coded_design", "check_cov_type", "complete_statistics",
+           "covariance_matrix", "statistics_request"]
+
+#: A fit with coded categorical terms builds a dense covariance matrix (its
+#: ``cov_params()``, a robust sandwich) only up to this many coefficients; its
+#: nonrobust standard errors and predictions come from the blocks at any size.
+DENSE_COVARIANCE_LIMIT = 5000
+
+
+def _inverse(matrix) -> np.ndarray:
+    """The dense inverse of a dense matrix or of a BlockHessian (moderate sizes)."""
+    return matrix.inverse() if isinstance(matrix, BlockHessian) else np.linalg.inv(matrix)
+
+
+def _dense(matrix) -> np.ndarray:
+    return matrix.dense_matrix() if isinstance(matrix, BlockHessian) else matrix
 
 
 class CovarianceType:
@@ -81,7 +97,7 @@ class Nonrobust(CovarianceType):
                    "correctly specified.")
 
     def matrix(self, statistics, *, scale, nobs, options):
-        return scale * np.linalg.inv(statistics.information)
+        return scale * _inverse(statistics.information)
 
 
 class Sandwich(CovarianceType):
@@ -92,7 +108,7 @@ class Sandwich(CovarianceType):
         return StatisticsRequest(observed_information=not family.is_canonical)
 
     def matrix(self, statistics, *, scale, nobs, options):
-        bread = np.linalg.inv(statistics.observed_information)
+        bread = _inverse(statistics.observed_information)
         return bread @ self.meat(statistics, nobs=nobs, options=options) @ bread
 
     def meat(self, statistics, *, nobs, options) -> np.ndarray:
@@ -110,7 +126,7 @@ class HeteroscedasticityRobust(Sandwich):
         return StatisticsRequest(meat=True, observed_information=not family.is_canonical)
 
     def meat(self, statistics, *, nobs, options):
-        return statistics.meat
+        return _dense(statistics.meat)
 
 
 class LeverageRobust(Sandwich):
@@ -188,6 +204,23 @@ def check_cov_type(cov_type, cov_kwds=None):
     return name, COV_TYPES[name].check_options(cov_kwds)
 
 
+def check_coded_design(cov_type, n_features):
+    """Refuse, before any pass, a ``cov_type`` (a checked name) that a design with
+    coded categorical terms of ``n_features`` coefficients cannot have: HC2 and
+    HC3 (their leverage pass reads dense rows), and a sandwich above
+    :data:`DENSE_COVARIANCE_LIMIT` coefficients (its ``p x p`` bread and meat)."""
+    if isinstance(COV_TYPES[cov_type], LeverageRobust):
+        raise ValueError(f"cov_type={cov_type!r} is not available for a design with coded "
+                         "categorical terms (its leverage pass needs dense rows); use "
+                         "'HC0', 'HC1', 'cluster' or 'nonrobust'")
+    if cov_type != "nonrobust" and n_features > DENSE_COVARIANCE_LIMIT:
+        raise ValueError(
+            f"cov_type={cov_type!r} builds a dense {n_features} x {n_features} sandwich for "
+            f"this design with coded categorical terms; above {DENSE_COVARIANCE_LIMIT} "
+            "coefficients only cov_type='nonrobust' is available (its standard errors and "
+            "predictions come from the information's blocks)")
+
+
 def statistics_request(cov_type, family, n_groups=0) -> StatisticsRequest:
     """What the statistics pass must sum for ``cov_type`` (a checked name)."""
     return COV_TYPES[cov_type].request(family, n_groups)
@@ -207,3 +240,38 @@ def covariance_matrix(cov_type, statistics, *, scale, nobs, options=None) -> np.
     """The covariance of the estimates of type ``cov_type`` (a checked name)."""
     return COV_TYPES[cov_type].matrix(statistics, scale=scale, nobs=nobs,
                                       options=dict(options or {}))
+
+
+class CodedCovariance:
+    """The covariance of a coded fit's estimates, as prediction needs it: each
+    row's variance ``x' C x`` of its linear predictor, from the row's dense
+    values and codes (no dummy columns), in the fit's layout
+    ``[dense..., coded terms...]``.
+
+    Parameters
+    ----------
+    information : BlockHessian, optional
+        With ``scale``: ``C = scale * information^-1``, never formed (any size).
+    scale : float
+    matrix : array of shape (p, p), optional
+        ``C`` itself, dense, in the fit's layout (a sandwich, a saved matrix).
+
+    Without either, ``C`` is unknown (a penalized fit) and every variance NaN.
+    """
+
+    def __init__(self, information=None, scale=1.0, matrix=None):
+        if information is not None and matrix is not None:
+            raise ValueError("give the information or the matrix, not both")
+        if information is not None:
+            information.factor()         # once, here, not per chunk
+        self.information = information
+        self.scale = float(scale)
+        self.matrix = None if matrix is None else np.asarray(matrix, dtype=float)
+
+    def row_variance(self, coded) -> np.ndarray:
+        """``x_i' C x_i`` for every row of ``coded`` (an in-memory CodedMatrix)."""
+        if self.information is not None:
+            return self.scale * self.information.inverse_row_forms(coded)
+        if self.matrix is not None:
+            return coded.row_quadratic_forms(self.matrix)
+        return np.full(coded.shape[0], np.nan)

@@ -29,17 +29,13 @@ from ..math.links import Identity
 from ..passes.block_hessian import BlockHessian
 from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
-from .covariance import COV_TYPES, covariance_matrix
+from .covariance import COV_TYPES, DENSE_COVARIANCE_LIMIT, CodedCovariance, covariance_matrix
 from .distributions import get_distribution, resid_anscombe
 from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
 
 __all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT"]
-
-#: A fit with coded categorical terms builds its dense covariance matrix only
-#: up to this many coefficients (its standard errors come without it).
-DENSE_COVARIANCE_LIMIT = 5000
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -97,6 +93,7 @@ class GLMResults:
         self.model = model
         self.family = model.family
         self._design = design
+        self._coded = design.coded           # the layout of coded terms (kept after remove_data)
         self.solver_result = solver_result
         self.method = method
         self.cov_type = cov_type
@@ -257,22 +254,44 @@ class GLMResults:
 
     # -- covariance and tests ----------------------------------------------
     def _covariance(self):
+        """The dense covariance in the names' order; None for a coded fit's
+        nonrobust covariance, which stays in the information's blocks."""
         p = len(self.params)
-        if isinstance(self._stats.information, BlockHessian):
-            return None                # blocks: see _coded_covariance and bse
+        coded = self._coded is not None
         if self.regularizer is not None:
-            return np.full((p, p), np.nan)
-        return covariance_matrix(self.cov_type, self._stats, scale=self.scale, nobs=self.nobs,
-                                 options=self.cov_kwds)
+            return None if coded else np.full((p, p), np.nan)
+        if coded and self.cov_type == "nonrobust":
+            return None                # blocks: see _coded_covariance and bse
+        cov = covariance_matrix(self.cov_type, self._stats, scale=self.scale, nobs=self.nobs,
+                                options=self.cov_kwds)
+        return self._in_names_order(cov) if coded else cov
+
+    def _in_names_order(self, matrix) -> np.ndarray:
+        """A ``p x p`` matrix in the fit's layout (coded terms last) in the names' order."""
+        order = self._coded.order
+        out = np.empty_like(matrix)
+        out[np.ix_(order, order)] = matrix
+        return out
+
+    def _check_dense_size(self):
+        p = len(self.params)
+        if p > DENSE_COVARIANCE_LIMIT:
+            raise ValueError(
+                f"the covariance matrix of {p} coefficients (coded categorical terms) is "
+                f"not built above {DENSE_COVARIANCE_LIMIT} coefficients; bse, tvalues, "
+                "pvalues, conf_int and get_prediction come without it")
 
     @property
     def normalized_cov_params(self) -> np.ndarray:
         """The inverse Fisher information (covariance at unit scale)."""
-        if self._cov is None:
-            return self._coded_covariance() / self.scale
+        p = len(self.params)
         if self.regularizer is not None:
-            return np.full_like(self._cov, np.nan)
-        return np.linalg.inv(self._stats.information)
+            return np.full((p, p), np.nan)
+        information = self._stats.information
+        if isinstance(information, BlockHessian):
+            self._check_dense_size()
+            return self._in_names_order(information.inverse())
+        return np.linalg.inv(information)
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the estimates (of ``cov_type``)."""
@@ -281,20 +300,25 @@ class GLMResults:
         return pd.DataFrame(cov, index=names, columns=names)
 
     def _coded_covariance(self) -> np.ndarray:
-        """The dense covariance of a fit with coded terms, in the names' order,
-        from the blocks of the information (moderate sizes only)."""
-        p = len(self.params)
-        if p > DENSE_COVARIANCE_LIMIT:
-            raise ValueError(
-                f"the covariance matrix of {p} coefficients (coded categorical terms) is "
-                f"not built above {DENSE_COVARIANCE_LIMIT} coefficients; bse, tvalues, "
-                "pvalues and conf_int come without it")
+        """The dense nonrobust covariance of a fit with coded terms, in the names'
+        order, from the blocks of the information (moderate sizes only)."""
+        self._check_dense_size()
+        return self.scale * self.normalized_cov_params
+
+    def _prediction_covariance(self, transform):
+        """The covariance :meth:`get_prediction` sweeps the rows with: dense in the
+        names' order, or for a coded fit's rows built from codes a
+        :class:`~daskglm.inference.covariance.CodedCovariance` in the fit's layout."""
+        if self._coded is None:
+            return self._cov
+        if not transform:                       # the design's own (dummy) columns
+            return self.cov_params().to_numpy()
         if self.regularizer is not None:
-            return np.full((p, p), np.nan)
-        order = self._design.coded.order
-        cov = np.empty((p, p))
-        cov[np.ix_(order, order)] = self.scale * self._stats.information.inverse()
-        return cov
+            return CodedCovariance()
+        if self._cov is None:
+            return CodedCovariance(information=self._stats.information, scale=self.scale)
+        order = self._coded.order
+        return CodedCovariance(matrix=self._cov[np.ix_(order, order)])
 
     @property
     def bse(self) -> pd.Series:
@@ -304,7 +328,7 @@ class GLMResults:
             variances = np.full(len(self.params), np.nan)
         else:           # the diagonal of the inverse from its Schur factorisation
             variances = self.scale * self._stats.information.inverse_diagonal()
-        return pd.Series(np.sqrt(self._design.to_patsy(variances)), index=self.params.index)
+        return pd.Series(np.sqrt(self._coded.to_patsy(variances)), index=self.params.index)
 
     @property
     def tvalues(self) -> pd.Series:
@@ -448,7 +472,8 @@ class GLMResults:
         """
         if which not in ("mean", "linear"):
             raise ValueError(f"which must be 'mean' or 'linear', got {which!r}")
-        table = self.model.linear_with_variance(self.params.to_numpy(), self._cov, exog,
+        cov = self._prediction_covariance(transform or exog is None)
+        table = self.model.linear_with_variance(self.params.to_numpy(), cov, exog,
                                                 offset=offset, exposure=exposure,
                                                 transform=transform)
         return PredictionResults(table, self.family, which)

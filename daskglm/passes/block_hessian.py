@@ -269,3 +269,47 @@ class BlockHessian:
         out[rest, big] = cross.T
         out[big, big] = np.diag(1.0 / D) + M @ S_inv @ M.T
         return out
+
+    def inverse_row_forms(self, coded) -> np.ndarray:
+        """``x_i' H^-1 x_i`` for every row ``x_i`` of ``coded`` (an in-memory
+        :class:`~daskglm.passes.coded.CodedMatrix` of this layout), without
+        forming ``H^-1`` or a row's dummy columns.
+
+        With ``c`` the row's level of the eliminated term (``e_c`` its columns
+        there), ``x_rest`` its other coefficients' columns and ``M = D^-1 B``:
+        ``x' H^-1 x = u' S^-1 u + 1 / D[c]`` with ``u = x_rest - M[c]`` (only
+        ``x_rest`` for the reference level, which has no column). ``u`` is as
+        long as the Schur complement, which is kept small.
+        """
+        D, B, cho = self.factor()
+        big = self._eliminated()
+        M = B / D[:, None]
+        n_rest = M.shape[1]
+        S_inv = scipy.linalg.cho_solve(cho, np.eye(n_rest)) if cho is not None else \
+            np.zeros((0, 0))
+        # where each other coded term's levels sit in the rest's vector
+        others, at = [], self.n_dense
+        for t in range(len(self.n_levels)):
+            if t != big:
+                others.append((t, at))
+                at += self.n_levels[t]
+        dense = np.asarray(coded.dense, dtype=float)
+        codes = np.asarray(coded.codes)
+        n = dense.shape[0]
+        out = np.empty(n)
+        step = max(1, (1 << 22) // max(n_rest, 1))      # about 32 MiB of u at a time
+        for start in range(0, n, step):
+            rows = slice(start, min(n, start + step))
+            u = np.zeros((rows.stop - start, n_rest))
+            u[:, :self.n_dense] = dense[rows]
+            for t, offset in others:
+                level = codes[rows, t]
+                present = np.flatnonzero(level >= 0)
+                u[present, offset + level[present]] += 1.0
+            level = codes[rows, big]
+            present = np.flatnonzero(level >= 0)
+            u[present] -= M[level[present]]
+            form = np.einsum("ij,ij->i", u @ S_inv, u)
+            form[present] += 1.0 / D[level[present]]
+            out[rows] = form
+        return out

@@ -122,6 +122,27 @@ class CodedMatrix:
             parts.append(_sum_by_code(np.asarray(self.codes[:, t]), r, levels))
         return np.concatenate(parts, axis=0)
 
+    def row_quadratic_forms(self, matrix) -> np.ndarray:
+        """``x_i' C x_i`` for every row ``x_i`` and a dense ``C`` of shape (p, p) in
+        this layout, from the rows' dense values and one entry of ``C`` per pair
+        of their coded columns (no row's dummy columns are formed)."""
+        matrix = np.asarray(matrix, dtype=float)
+        n_dense = self.n_dense
+        dense = np.asarray(self.dense, dtype=float)
+        out = np.einsum("ij,ij->i", dense @ matrix[:n_dense, :n_dense], dense)
+        starts = level_starts(self.n_levels) + n_dense
+        columns = [np.where(np.asarray(self.codes[:, t]) >= 0,
+                            starts[t] + np.asarray(self.codes[:, t]), -1)
+                   for t in range(len(self.n_levels))]
+        for column in columns:
+            rows = np.flatnonzero(column >= 0)
+            out[rows] += 2.0 * np.einsum("ij,ji->i", dense[rows],
+                                         matrix[:n_dense, column[rows]])
+            for other in columns:
+                both = np.flatnonzero((column >= 0) & (other >= 0))
+                out[both] += matrix[column[both], other[both]]
+        return out
+
     def toarray(self) -> np.ndarray:
         """The full dense design (dummy columns; for small problems and tests)."""
         dense = np.asarray(self.dense, dtype=float)

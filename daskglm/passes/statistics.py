@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .block_hessian import BlockHessian
-from .coded import CodedMatrix
+from .coded import CodedMatrix, level_starts
 from .coded_kernels import coded_gram_and_moment
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
@@ -95,19 +95,23 @@ class FlatLayout:
         return values
 
 
+#: The fields of a coded design's pass that hold a flat block Hessian.
+BLOCK_FIELDS = ("information", "meat", "observed_information")
+
+
 def statistics_layout(n_features, request: StatisticsRequest, information_size=None
                       ) -> FlatLayout:
     """The fields one statistics pass sums, for ``n_features`` and ``request``
-    (the information as a flat block Hessian of ``information_size`` numbers
-    for a coded design)."""
+    (the ``p x p`` matrices of :data:`BLOCK_FIELDS` as flat block Hessians of
+    ``information_size`` numbers for a coded design)."""
     p = n_features
     fields = [(name, ()) for name in SCALARS]
-    information = (p, p) if information_size is None else (information_size,)
-    fields += [("score", (p,)), ("information", information)]
+    matrix = (p, p) if information_size is None else (information_size,)
+    fields += [("score", (p,)), ("information", matrix)]
     if request.meat:
-        fields.append(("meat", (p, p)))
+        fields.append(("meat", matrix))
     if request.observed_information:
-        fields.append(("observed_information", (p, p)))
+        fields.append(("observed_information", matrix))
     if request.n_groups:
         fields.append(("group_scores", (request.n_groups, p)))
     return FlatLayout(tuple(fields))
@@ -125,10 +129,11 @@ class FitStatistics:
     null_deviance: float
     null_rss: float
     null_llf_unit_scale: float
-    information: object           # X' diag(fw * vw * Fisher weight) X (BlockHessian if coded)
+    # the p x p matrices are BlockHessians for a coded design
+    information: object           # X' diag(fw * vw * Fisher weight) X
     score: np.ndarray             # X' (fw * vw * -d nll / d eta): the summed scores
-    meat: np.ndarray | None = None          # sum over rows of score_i score_i', if asked
-    observed_information: np.ndarray | None = None  # if asked; else the Fisher information
+    meat: object = None           # sum over rows of score_i score_i', if asked
+    observed_information: object = None  # if asked; else the Fisher information
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
     #: sum of score_i score_i' / (fw_i (1 - h_i)^power), from :func:`leverage_meat_pass`
     leverage_meat: np.ndarray | None = None
@@ -192,15 +197,41 @@ def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, n
     else:
         sums["information"], sums["score"] = gram_and_moment(X, iw * fisher, score)
     if request.meat:
-        sums["meat"] = weighted_gram(X, np.divide(np.square(score), fw, out=np.zeros(n),
-                                                  where=fw > 0))
+        sums["meat"] = _gram(X, np.divide(np.square(score), fw, out=np.zeros(n), where=fw > 0))
     if request.observed_information:  # not a Gram matrix: its weights may be negative
-        sums["observed_information"] = X.T @ (X * (iw * family.observed_weights(y, eta))[:, None])
+        sums["observed_information"] = _gram(X, iw * family.observed_weights(y, eta))
     if request.n_groups:
-        group_scores = np.zeros((request.n_groups, X.shape[1]))
-        np.add.at(group_scores, side.group_codes(X_aug), X * score[:, None])
-        sums["group_scores"] = group_scores
+        sums["group_scores"] = _group_scores(X, score, side.group_codes(X_aug), request.n_groups)
     return layout.pack(sums)
+
+
+def _gram(X, weights):
+    """``X' diag(weights) X`` of a chunk: dense, or a flat block Hessian for a coded chunk
+    (any sign of weights)."""
+    if isinstance(X, CodedMatrix):
+        return coded_gram_and_moment(X, weights, np.zeros(X.shape[0]))[1]
+    return X.T @ (X * weights[:, None])
+
+
+def _group_scores(X, score, groups, n_groups):
+    """``(n_groups, p)``: the sum of ``score_i x_i`` over each group's rows (a coded
+    chunk's levels are binned by code, never expanded)."""
+    if not isinstance(X, CodedMatrix):
+        out = np.zeros((n_groups, X.shape[1]))
+        np.add.at(out, groups, X * score[:, None])
+        return out
+    p = X.shape[1]
+    dense = np.asarray(X.dense, dtype=float)
+    out = np.zeros((n_groups, p))
+    np.add.at(out[:, :X.n_dense], groups, dense * score[:, None])
+    columns = X.n_dense + level_starts(X.n_levels)
+    for t in range(len(X.n_levels)):
+        codes = np.asarray(X.codes[:, t])
+        present = codes >= 0
+        cells = groups[present] * p + columns[t] + codes[present]
+        out += np.bincount(cells, weights=score[present], minlength=n_groups * p
+                           ).reshape(n_groups, p)
+    return out
 
 
 def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, groups=None,
@@ -235,11 +266,6 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
     coded = X_aug if isinstance(X_aug, CodedMatrix) else None
     size = None
     if coded is not None:
-        if request.meat or request.observed_information or request.n_groups:
-            raise ValueError("robust covariances (HC0, HC1, cluster) and the observed "
-                             "information of a non-canonical link are not available yet "
-                             "for a design with coded categorical terms; use "
-                             "cov_type='nonrobust'")
         n_dense = coded.n_dense - (X_aug.shape[1] - design.n_features)   # side columns out
         size = BlockHessian.flat_size(n_dense, coded.n_levels)
     layout = statistics_layout(design.n_features, request, size)
@@ -248,8 +274,9 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
         layout, request)
     values = layout.unpack(flat)
     if coded is not None:
-        values["information"] = BlockHessian.from_flat(values["information"], n_dense,
-                                                       coded.n_levels)
+        for name in BLOCK_FIELDS:
+            if name in values:
+                values[name] = BlockHessian.from_flat(values[name], n_dense, coded.n_levels)
     return FitStatistics(**values)
 
 
