@@ -1,5 +1,7 @@
 """Formula fits whose large categoricals are coded, against statsmodels."""
 
+import json
+
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
@@ -237,3 +239,35 @@ def test_saved_coded_fit_predicts_from_codes(tmp_path):
     new = df.sample(50, random_state=3)
     np.testing.assert_allclose(saved.predict(new, exposure="years"),
                                result.predict(new, exposure="years"), rtol=1e-12)
+    # its saved covariance gives the results' intervals, from the rows' codes
+    np.testing.assert_allclose(saved.get_prediction(new, exposure="years").summary_frame(),
+                               result.get_prediction(new, exposure="years").summary_frame(),
+                               rtol=1e-10)
+
+
+def test_a_fit_of_6000_levels_saves_without_its_covariance_and_predicts(tmp_path):
+    from daskglm.frontend.saved import load_fit, save_results
+
+    levels, per_level = 6000, 4
+    rng = np.random.default_rng(15)
+    shop = np.repeat(np.arange(levels), per_level)
+    df = pd.DataFrame({"shop": np.char.add("s", shop.astype(str)),
+                       "x": rng.normal(size=shop.size)})
+    effect = rng.normal(0, 0.3, levels)
+    df["y"] = rng.poisson(np.exp(1.0 + 0.2 * df["x"] + effect[shop]))
+    df.loc[::per_level, "y"] = np.maximum(df["y"][::per_level], 1)   # no all-zero shop
+    result = daskglm.glm("y ~ x + C(shop)", dd.from_pandas(df, npartitions=2, sort=False),
+                         family=daskglm.Poisson()).fit()
+    assert result.converged and len(result.params) == levels + 1
+    save_results(result, tmp_path / "fit.json")
+    document = json.loads((tmp_path / "fit.json").read_text())
+    assert document["cov_params"] is None and len(document["bse"]) == levels + 1
+    saved = load_fit(tmp_path / "fit.json")
+    new = df.sample(500, random_state=6)
+    np.testing.assert_allclose(saved.predict(new), result.predict(new), rtol=1e-12)
+    np.testing.assert_allclose(saved.bse, result.bse, rtol=1e-12)
+    with pytest.raises(ValueError, match="holds no covariance matrix"):
+        saved.get_prediction(new)
+    # the results themselves predict with standard errors from the blocks
+    frame = result.get_prediction(new).summary_frame()
+    assert np.all(np.isfinite(frame.to_numpy())) and np.all(frame["se"] > 0)

@@ -25,7 +25,8 @@ A JSON object::
       "exog_names": ["Intercept", "C(region)[T.R02]", ..., "age"],
       "params":  {"Intercept": -1.70, ...},  by column name, in design order
       "bse":     {...}, "tvalues": {...}, "pvalues": {...},
-      "cov_params": [[...], ...],           rows and columns in exog_names order
+      "cov_params": [[...], ...],           rows and columns in exog_names order, or
+                                            null when not saved (see below)
       "statistics": {"nobs": ..., "df_model": ..., "df_resid": ..., "llf": ...,
                      "llnull": ..., "deviance": ..., "null_deviance": ...,
                      "pearson_chi2": ..., "scale": ..., "aic": ..., "bic": ...,
@@ -49,7 +50,13 @@ A JSON object::
     }
 
 Numbers that are not finite (the NaN standard errors of a penalized fit) are
-written as ``null``. ``design`` holds everything needed to build the design
+written as ``null``. ``cov_params`` is saved when the fit has at most
+``DENSE_COVARIANCE_LIMIT`` (5000) coefficients, or when asked
+(``save_results(..., cov_params=True)``); a fit with large coded categorical
+terms (20,000 levels, say) is saved without it (``null``): its params,
+standard errors and levels are all its predictions need, and only
+predictions with standard errors and intervals (``get_prediction``,
+``daskglm predict --se``) need the matrix. ``design`` holds everything needed to build the design
 of new data exactly as the model's: the columns the formula reads with their
 types, every factor's kind, its categorical levels (learned over all the
 training partitions) and the states of its stateful transforms (``center``,
@@ -80,13 +87,15 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from ..inference.covariance import DENSE_COVARIANCE_LIMIT, CodedCovariance
+from ..inference.prediction_results import PredictionResults
 from ..math.families import get_family
 from ..math.links import get_link
 from ..messages import listing, shorten
 from . import transforms as _transforms
 from .formula import FormulaDesign
 from .formula_safety import UnsafeFormulaError, check_formula_safe
-from .prediction import predict
+from .prediction import check_exposure, check_which, linear_with_variance, predict
 from .recipe import LearnedFactor, Recipe
 
 __all__ = ["FORMAT", "VERSION", "SavedFit", "fit_document", "dumps", "save_results", "load_fit"]
@@ -225,13 +234,29 @@ def _convergence(results):
             "elapsed_seconds": None if elapsed is None else _number(elapsed)}
 
 
-def fit_document(results) -> dict:
+def _covariance_document(results, cov_params):
+    """The rows of ``cov_params`` to save, or None (see :func:`fit_document`)."""
+    if cov_params == "auto":
+        cov_params = len(results.params) <= DENSE_COVARIANCE_LIMIT
+    elif not isinstance(cov_params, bool):
+        raise ValueError(f"cov_params must be 'auto', True or False, got {cov_params!r}")
+    if not cov_params:
+        return None
+    return [[_number(v) for v in row] for row in results.cov_params().to_numpy()]
+
+
+def fit_document(results, cov_params="auto") -> dict:
     """The saved-fit document (a dict of JSON values) of formula-model results.
 
     Parameters
     ----------
     results : GLMResults
         From :func:`daskglm.glm` ``(...).fit()`` or ``.fit_regularized()``.
+    cov_params : {"auto", True, False}
+        Save the covariance matrix: "auto" up to ``DENSE_COVARIANCE_LIMIT``
+        coefficients (the matrix of a fit with large coded terms is not
+        built above that), True always (an error where it cannot be built),
+        False never (``null``).
 
     Returns
     -------
@@ -270,7 +295,7 @@ def fit_document(results) -> dict:
         "bse": _by_name(results.bse),
         "tvalues": _by_name(results.tvalues),
         "pvalues": _by_name(results.pvalues),
-        "cov_params": [[_number(v) for v in row] for row in results.cov_params().to_numpy()],
+        "cov_params": _covariance_document(results, cov_params),
         "statistics": _statistics(results),
         "convergence": _convergence(results),
         "training": {role: column for role, column in recipe.extras.items()
@@ -279,7 +304,7 @@ def fit_document(results) -> dict:
     }
 
 
-def save_results(results, path) -> Path:
+def save_results(results, path, cov_params="auto") -> Path:
     """Write formula-model results to ``path`` as a saved-fit JSON file.
 
     Parameters
@@ -287,6 +312,9 @@ def save_results(results, path) -> Path:
     results : GLMResults
         Results of a formula model (:func:`daskglm.glm`).
     path : str or path-like
+    cov_params : {"auto", True, False}
+        Whether the covariance matrix is saved (see :func:`fit_document`):
+        by default when the fit has at most 5000 coefficients.
 
     Returns
     -------
@@ -299,7 +327,7 @@ def save_results(results, path) -> Path:
     >>> load_fit("claims-fit.json").predict(new_policies)  # doctest: +SKIP
     """
     path = Path(path)
-    path.write_text(dumps(fit_document(results)))
+    path.write_text(dumps(fit_document(results, cov_params=cov_params)))
     return path
 
 
@@ -523,6 +551,9 @@ class SavedFit:
                          index=self.exog_names)
 
     def _covariance(self):
+        """The saved matrix, or None where the file holds ``null``."""
+        if self.document.get("cov_params", []) is None:
+            return None
         rows = _require(self.document, "cov_params", list)
         size = len(self.exog_names)
         if len(rows) != size or not all(isinstance(row, list) and len(row) == size
@@ -533,9 +564,48 @@ class SavedFit:
                         dtype=float).reshape(size, size)
 
     def cov_params(self) -> pd.DataFrame:
-        """Covariance of the estimates, as saved (NaN for a penalized fit)."""
+        """Covariance of the estimates, as saved (NaN for a penalized fit).
+
+        Raises
+        ------
+        ValueError
+            When the fit was saved without it.
+        """
+        if self._cov_params is None:
+            raise ValueError(
+                f"this saved fit holds no covariance matrix (cov_params is null): a fit of "
+                f"{len(self.exog_names)} coefficients is saved without it unless "
+                f"save_results(..., cov_params=True) asks for it (up to "
+                f"{DENSE_COVARIANCE_LIMIT} coefficients by default); standard errors and "
+                "intervals of predictions need it")
         names = self.exog_names
         return pd.DataFrame(self._cov_params.copy(), index=names, columns=names)
+
+    def get_prediction(self, new_data, which="mean", offset=None, exposure=None):
+        """Predictions with standard errors and intervals, as
+        :meth:`daskglm.GLMResults.get_prediction` makes them on new data, from
+        the saved covariance (lazy for a dask DataFrame: one pass when computed).
+
+        Parameters as :meth:`predict`.
+
+        Returns
+        -------
+        PredictionResults
+
+        Raises
+        ------
+        ValueError
+            For a fit saved without its covariance matrix (:meth:`cov_params`).
+        """
+        check_which(which)
+        check_exposure(self.family, exposure)
+        cov = self.cov_params().to_numpy()
+        coded = self.design.coded
+        if coded is not None:               # rows from their codes, the matrix in the fit's layout
+            cov = CodedCovariance(matrix=cov[np.ix_(coded.order, coded.order)])
+        table = linear_with_variance(new_data, self.params.to_numpy(), cov, offset=offset,
+                                     exposure=exposure, formula=self.design)
+        return PredictionResults(table, self.family, which)
 
     def predict(self, new_data, which="mean", offset=None, exposure=None):
         """Predictions on new data, as :meth:`daskglm.GLMResults.predict` makes them.
