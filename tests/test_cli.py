@@ -136,6 +136,51 @@ def test_save_and_predict_round_trip(data, tmp_path, capsys):
                                expected_fit.predict(new), rtol=1e-12)
 
 
+def test_predict_with_standard_errors_and_intervals_matches_statsmodels(data, tmp_path, capsys):
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    from daskglm.frontend.saved import save_results
+
+    fit_path = tmp_path / "fit.json"
+    status, _, _ = run(["fit", FORMULA, data / "claims", "--family", "poisson",
+                        "--exposure", "years", "--save", fit_path, "--tol", "1e-10"], capsys)
+    assert status == 0
+    training = pd.concat([_claims(3_000, seed=i) for i in range(3)], ignore_index=True)
+    theirs = smf.glm(FORMULA, training, family=sm.families.Poisson(),
+                     exposure=training["years"]).fit(tol=1e-12)
+    new = pd.read_parquet(data / "new.parquet")
+    out = tmp_path / "intervals.parquet"
+    status, stdout, err = run(["predict", fit_path, data / "new.parquet", "--output", out,
+                               "--exposure", "years", "--se", "--ci", "0.9", "--keep", "policy"],
+                              capsys)
+    assert status == 0 and stdout == "" and err == ""
+    written = pd.read_parquet(out)
+    assert list(written.columns) == ["policy", "predicted", "mean_se", "mean_ci_lower",
+                                     "mean_ci_upper"]
+    expected = theirs.get_prediction(new, exposure=new["years"]).summary_frame(alpha=0.1)
+    np.testing.assert_allclose(written.iloc[:, 1:], expected, rtol=1e-6)
+    # the linear predictor's interval alone, statsmodels' names for it
+    status, _, _ = run(["predict", fit_path, data / "new.parquet", "--output", out,
+                        "--overwrite", "--exposure", "years", "--which", "linear", "--ci",
+                        "0.95"], capsys)
+    assert status == 0
+    written = pd.read_parquet(out)
+    assert list(written.columns) == ["predicted", "ci_lower", "ci_upper"]
+    expected = theirs.get_prediction(new, exposure=new["years"], which="linear").summary_frame()
+    np.testing.assert_allclose(written, expected[["predicted", "ci_lower", "ci_upper"]],
+                               rtol=1e-6)
+    # a fit saved without its covariance says so
+    bare = tmp_path / "bare.json"
+    save_results(_python_fit(data / "claims"), bare, cov_params=False)
+    status, _, err = run(["predict", bare, data / "new.parquet", "--output",
+                          tmp_path / "bare.parquet", "--exposure", "years", "--se"], capsys)
+    assert status == 1 and "holds no covariance matrix" in err
+    status, _, err = run(["predict", fit_path, data / "new.parquet", "--output", out,
+                          "--overwrite", "--se", "--keep", "mean_se"], capsys)
+    assert status == 1 and "'mean_se'" in err
+
+
 @pytest.mark.parametrize("options, penalty", [
     (["--penalty", "l1", "--alpha", "0.002", "--l1-ratio", "1"], daskglm.L1(0.002)),
     (["--penalty", "elastic_net", "--alpha", "0.003", "--l1-ratio", "0.4",

@@ -36,6 +36,13 @@ def _positive_float(text):
     return value
 
 
+def _coverage(text):
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.95), got {text}")
+    return value
+
+
 def _solver_option(text):
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
@@ -121,6 +128,13 @@ def _add_predict_parser(commands):
                          help="predicted mean (default) or linear predictor")
     predict.add_argument("--offset", metavar="COL", help="column holding an offset")
     predict.add_argument("--exposure", metavar="COL", help="column holding the exposure")
+    predict.add_argument("--se", action="store_true",
+                         help="add the standard error of each prediction (column mean_se; "
+                              "se for --which linear), from the saved covariance")
+    predict.add_argument("--ci", type=_coverage, metavar="LEVEL",
+                         help="add confidence interval bounds of this coverage, e.g. 0.95 "
+                              "(columns mean_ci_lower, mean_ci_upper; ci_lower, ci_upper for "
+                              "--which linear)")
     predict.add_argument("--keep", action="append", default=[], metavar="COL",
                          help="a column of DATA to write beside the predictions (repeatable: "
                               "--keep a --keep b)")

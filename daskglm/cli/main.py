@@ -11,7 +11,7 @@
                 [--format text|html|latex|json] [--progress] [--save FIT.json]
                 [--overwrite] [--allow-python-formula]
     daskglm predict FIT.json DATA --output OUT.parquet|OUT.csv [--format parquet|csv]
-                [--which mean|linear] [--exposure COL] [--offset COL]
+                [--which mean|linear] [--exposure COL] [--offset COL] [--se] [--ci LEVEL]
                 [--keep COL [--keep COL ...]] [--overwrite] [--allow-python-formula]
                 [--scheduler ADDRESS | --workers N]
 
@@ -24,7 +24,12 @@ told by the extension. It is read lazily with ``dask.dataframe``.
 ``latex``) or the saved-fit JSON document (``--format json``: params,
 standard errors, p-values, covariance, statistics, convergence and the
 design), and with ``--save`` writes that document to a file, which
-``predict`` applies to new data. The document's format is described in
+``predict`` applies to new data (column ``predicted``; with ``--se`` and
+``--ci LEVEL`` also the standard error and the interval bounds, by
+statsmodels' ``summary_frame`` names: ``mean_se``, ``mean_ci_lower``,
+``mean_ci_upper``, or ``se``, ``ci_lower``, ``ci_upper`` for ``--which
+linear``; computed in the same pass, from the saved covariance). The
+document's format is described in
 :mod:`daskglm.frontend.saved`. A formula (``fit``'s, or the one in a saved
 fit) may hold only column names, operators and the transforms of
 :mod:`daskglm.frontend.formula_safety` unless ``--allow-python-formula`` is
@@ -245,15 +250,31 @@ def _run_predict(args, stdout, stderr):
     absent = [c for c in args.keep if c not in data.columns]
     if absent:
         raise ValueError(f"--keep: the data has no column(s) {listing(absent)}")
-    if "predicted" in args.keep:
-        raise ValueError("--keep: 'predicted' is the name of the predictions' column")
+    written = _interval_columns(args)
+    taken = [c for c in ["predicted", *written.values()] if c in args.keep]
+    if taken:
+        raise ValueError(f"--keep: {listing(taken)} name(s) the predictions' columns")
     with _scheduler(args):
-        predicted = fit.predict(data, which=args.which, offset=args.offset,
-                                exposure=args.exposure)
-        frame = data[args.keep].assign(predicted=predicted) if args.keep \
-            else predicted.to_frame("predicted")
+        if written:            # one pass: the prediction, its standard error, its interval
+            summary = fit.get_prediction(data, which=args.which, offset=args.offset,
+                                         exposure=args.exposure).summary_frame(
+                alpha=1.0 - (0.95 if args.ci is None else args.ci))
+            predictions = summary[["predicted", *written]].rename(columns=written)
+        else:
+            predictions = fit.predict(data, which=args.which, offset=args.offset,
+                                      exposure=args.exposure).to_frame("predicted")
+        frame = data[args.keep].assign(**{c: predictions[c] for c in predictions.columns}) \
+            if args.keep else predictions
         write_predictions(frame, args.output, kind)
     return 0
+
+
+def _interval_columns(args):
+    """``{summary_frame column: written name}`` of what ``--se`` and ``--ci`` add
+    (statsmodels' names: ``mean_se`` ... for the mean, ``se`` ... for ``linear``)."""
+    asked = (["se"] if args.se else []) + (["ci_lower", "ci_upper"] if args.ci is not None else [])
+    prefix = "mean_" if args.which == "mean" else ""
+    return {name: prefix + name for name in asked}
 
 
 #: The subcommands, by name.
