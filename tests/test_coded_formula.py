@@ -168,6 +168,8 @@ def test_what_a_coded_design_cannot_have_is_refused_before_fitting(monkeypatch):
                         family=daskglm.Poisson())
     with pytest.raises(ValueError, match="'HC2' is not available .* coded"):
         model.fit(cov_type="HC2")
+    with pytest.raises(ValueError, match="influence measures are not available .* coded"):
+        model.fit().get_influence()
     monkeypatch.setattr(covariance, "DENSE_COVARIANCE_LIMIT", 30)
     with pytest.raises(ValueError, match="above 30 coefficients only cov_type='nonrobust'"):
         model.fit(cov_type="HC0", method=_never_called)

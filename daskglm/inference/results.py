@@ -414,6 +414,9 @@ class GLMResults:
         if self.regularizer is not None:
             raise ValueError("the hat matrix and influence measures are not available for a "
                              "penalized fit (fit_regularized)")
+        if self._coded is not None:
+            raise ValueError("the hat matrix and influence measures are not available for a "
+                             "design with coded categorical terms (they read dense rows)")
         information = self._stats.observed_information if observed else self._stats.information
         return influence_table(self._data_design(), self.family, self.params.to_numpy(),
                                information, observed=observed, scale=self.scale)
