@@ -20,13 +20,23 @@ _jit = jit
 
 
 @_jit
-def _exp_ramp(rate, t):
-    """``(exp(rate * t) - 1) / rate``, and its limit ``t`` at ``rate = 0``: the
-    power ``mu ** rate / rate`` of the Tweedie cumulant, shifted by a constant
-    so that it stays accurate as ``rate`` nears 0 (``p`` near 1 or 2)."""
+def _power_and_ramp(rate, t):
+    """``(exp(rate * t), (exp(rate * t) - 1) / rate)`` from one exponential.
+
+    The second is the power ``mu ** rate / rate`` of the Tweedie cumulant
+    (``t = log mu``) shifted by a constant, so that it stays accurate as
+    ``rate`` nears 0 (``p`` near 1 or 2); its limit at ``rate = 0`` is ``t``.
+    Near ``rate * t = 0`` both come from ``expm1``, elsewhere from ``exp``
+    (where neither loses precision).
+    """
     if rate == 0.0:
-        return t
-    return math.expm1(rate * t) / rate
+        return 1.0, t
+    x = rate * t
+    if -0.5 <= x <= 0.5:
+        shifted = math.expm1(x)
+        return shifted + 1.0, shifted / rate
+    power = math.exp(x)
+    return power, (power - 1.0) / rate
 
 
 def _value_over(power):
@@ -36,29 +46,30 @@ def _value_over(power):
     @_jit
     def value(y, log_mean):
         # -y mu^(1-p) / (1-p) + mu^(2-p) / (2-p), each term shifted by a constant
-        if y == 0.0:
-            total = _exp_ramp(high, log_mean)
-        else:
-            total = _exp_ramp(high, log_mean) - y * _exp_ramp(low, log_mean)
+        total = _power_and_ramp(high, log_mean)[1]
+        if y != 0.0:
+            total -= y * _power_and_ramp(low, log_mean)[1]
         return total if total == total else math.inf   # inf - inf: the nll is +inf there
     return value
 
 
-def _log_row_over(power, value):
-    """The log link's closed-form row ``(y, eta) -> (nll, gradient, Fisher weight)``."""
+def _log_row_over(power):
+    """The log link's closed-form row ``(y, eta) -> (nll, gradient, Fisher weight)``:
+    two exponentials per row."""
     low, high = 1.0 - power, 2.0 - power
 
     @_jit
     def log_row(y, eta):
-        fisher = math.exp(high * eta)                # (d mu / d eta)^2 / V = mu^(2-p)
+        fisher, value = _power_and_ramp(high, eta)   # (d mu / d eta)^2 / V = mu^(2-p)
         if y == 0.0:
-            gradient = fisher
-        else:
-            gradient = fisher - y * math.exp(low * eta)   # mu^(1-p) (mu - y)
-            if gradient != gradient:                  # inf - inf: one side beyond range
-                gap = math.exp(eta) - y
-                gradient = math.copysign(math.exp(low * eta + math.log(abs(gap))), gap)
-        return value(y, eta), gradient, fisher
+            return value, fisher, fisher
+        low_power, low_ramp = _power_and_ramp(low, eta)
+        value -= y * low_ramp
+        gradient = fisher - y * low_power            # mu^(1-p) (mu - y)
+        if gradient != gradient:                     # inf - inf: one side beyond range
+            gap = math.exp(eta) - y
+            gradient = math.copysign(math.exp(low * eta + math.log(abs(gap))), gap)
+        return (value if value == value else math.inf), gradient, fisher
     return log_row
 
 
@@ -183,7 +194,7 @@ class Tweedie(Family):
     @property
     def closed_form_row(self):
         if isinstance(self.link, L.Log):
-            return _log_row_over(self.var_power, _value_over(self.var_power))
+            return _log_row_over(self.var_power)
         return None
 
     @property
