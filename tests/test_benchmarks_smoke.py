@@ -77,3 +77,19 @@ def test_suite_on_toy_problems_writes_a_report(tmp_path):
     (tmp_path / "smoke.md").unlink()
     report.main([str(tmp_path / "smoke.json")])
     assert (tmp_path / "smoke.md").read_text() == text
+
+
+def test_families_vs_glum_on_toy_data(capsys):
+    pytest.importorskip("glum")
+    from benchmarks import families_vs_glum
+
+    records = families_vs_glum.main(["--rows", "3000", "--features", "3", "--chunks", "3",
+                                     "--pass-rows", "2000"])
+    shown = capsys.readouterr().out
+    tweedie = next(r for r in records if r["case"] == "tweedie")
+    for name in ("daskglm newton", "glum irls"):
+        assert tweedie[name]["counts"] and tweedie[name]["max_dcoef"] <= 1e-6
+    assert tweedie["ratio"] > 0 and 0.05 < tweedie["zeros"] < 0.6
+    # Gamma runs where daskglm has it, else says it was skipped
+    assert any(r["case"] == "gamma" for r in records) or "no 'gamma' family here" in shown
+    assert "Tweedie(var_power=1.5) (log) / Poisson (log)" in shown
