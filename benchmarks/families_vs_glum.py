@@ -4,13 +4,15 @@
 [--chunks 8] [--accuracy 1e-6]`` times, in one process and on the same data,
 
 1. daskglm's ``newton`` on a persisted dask array (``--chunks`` chunks of
-   rows) and glum's ``GeneralizedLinearRegressor`` (``alpha=0``, its IRLS) on
-   the numpy array, each at the loosest tolerance of ``(1e-6, 1e-8, 1e-10)``
-   whose coefficients are within ``--accuracy`` (max absolute difference) of
-   statsmodels' IRLS converged to 1e-12 (the independent reference), for
-   Gamma with the log link and Tweedie with ``var_power=1.5`` and the log
-   link (a compound Poisson-Gamma sample with exact zeros); the ratio is
-   daskglm's seconds over glum's;
+   rows) and glum's ``GeneralizedLinearRegressor`` (``alpha=0``,
+   ``solver="irls-ls"`` as :mod:`benchmarks.peers`, its OpenMP and BLAS
+   threads on every core unless ``--threads``) on the numpy array, each at
+   the loosest tolerance of ``(1e-6, 1e-8, 1e-10)`` whose coefficients are
+   within ``--accuracy`` (max absolute difference) of statsmodels' IRLS
+   converged to 1e-12 (the independent reference), for Gamma with the log
+   link and Tweedie with ``var_power=1.5`` and the log link (a compound
+   Poisson-Gamma sample with exact zeros); the ratio is daskglm's seconds
+   over glum's;
 2. the fused pass per row (section 7 of :mod:`benchmarks.pass_kernels`):
    canonical links against these log links, one thread.
 
@@ -26,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from .measure import measure
+from .measure import measure, set_thread_limits
 from .problems import compound_poisson_gamma
 
 __all__ = ["make_data", "run_family", "main"]
@@ -91,7 +93,7 @@ def _glum_fit(X, y, family, tol):
     from glum import GeneralizedLinearRegressor
 
     model = GeneralizedLinearRegressor(family=family, link="log", alpha=0, fit_intercept=True,
-                                       gradient_tol=tol, max_iter=100)
+                                       solver="irls-ls", gradient_tol=tol, max_iter=100)
     model.fit(X[:, 1:], y)
     return np.concatenate([[model.intercept_], model.coef_]), int(model.n_iter_)
 
@@ -155,6 +157,8 @@ def parse_args(argv=None):
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--accuracy", type=float, default=1e-6,
                         help="max |coef - reference| a fit must reach to count")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS/OpenMP threads for glum (default: all cores)")
     parser.add_argument("--families", default="gamma,tweedie",
                         help="comma-separated cases among " + ", ".join(CASES))
     parser.add_argument("--pass-rows", type=int, default=None,
@@ -173,6 +177,7 @@ def main(argv=None):
     from .problems import PROBLEMS
 
     args = parse_args(argv)
+    set_thread_limits(args.threads)    # as benchmarks.run: glum gets the whole machine
     records = []
     for case in args.families.split(","):
         record = run_family(case, args.rows, args.features, args.chunks, args.accuracy)
