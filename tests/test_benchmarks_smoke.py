@@ -84,7 +84,7 @@ def test_families_vs_glum_on_toy_data(capsys):
     from benchmarks import families_vs_glum
 
     records = families_vs_glum.main(["--rows", "3000", "--features", "3", "--chunks", "3",
-                                     "--pass-rows", "2000"])
+                                     "--threads", "1", "--pass-rows", "2000"])
     shown = capsys.readouterr().out
     tweedie = next(r for r in records if r["case"] == "tweedie")
     for name in ("daskglm newton", "glum irls"):
