@@ -96,6 +96,17 @@ def test_dask_arrays_match_statsmodels(sample, var_power, eql, roles):
     np.testing.assert_allclose(anscombe, reference.resid_anscombe_unscaled, rtol=1e-6)
 
 
+def test_sandwich_covariance_matches_statsmodels(sample):
+    """HC0's bread is the observed information, which differs from the Fisher
+    information for the (non-canonical) log link."""
+    X, y, _ = sample
+    reference = reference_fit(sm.GLM(y, X, family=sm.families.Tweedie(var_power=1.8)),
+                              cov_type="HC0")
+    result = daskglm.GLM(_chunked(y), _chunked(X), family=daskglm.Tweedie(var_power=1.8)).fit(
+        tol=1e-10, cov_type="HC0")
+    np.testing.assert_allclose(result.bse, reference.bse, rtol=1e-6)
+
+
 def test_formula_on_a_dask_dataframe_matches_statsmodels(sample, tmp_path):
     X, y, side = sample
     frame = pd.DataFrame({"y": y, "x1": X[:, 1], "x2": X[:, 2], "vw": side["var_weights"],
@@ -309,3 +320,21 @@ def test_response_outside_the_domain_is_refused(var_power, values, bad):
         model.fit()
     message = str(caught.value)
     assert "claims" in message and "Tweedie" in message and f"{4 * bad} value" in message
+
+
+# -- choosing the power ----------------------------------------------------------------------
+def test_profile_picks_the_power_with_the_largest_statsmodels_llf(sample):
+    X, y, _ = sample
+    powers = [1.2, 1.4, 1.5, 1.6, 1.8]
+    expected = [reference_fit(sm.GLM(y, X, family=sm.families.Tweedie(var_power=p))).llf
+                for p in powers]
+    model = daskglm.GLM(_chunked(y), _chunked(X), family=daskglm.Tweedie(var_power=1.5))
+    profile = model.profile_tweedie_power(powers, tol=1e-10)
+    np.testing.assert_allclose(profile.llf, expected, rtol=1e-8)
+    assert profile.var_power == powers[int(np.argmax(expected))]
+    assert profile.results.family == daskglm.Tweedie(var_power=profile.var_power)
+    assert model.family == daskglm.Tweedie(var_power=1.5)     # the model is unchanged
+    with pytest.raises(ValueError, match="strictly between 1 and 2"):
+        model.profile_tweedie_power([1.5, 2.5])
+    with pytest.raises(ValueError, match="must be Tweedie"):
+        daskglm.GLM(y, X, family=daskglm.Poisson()).profile_tweedie_power([1.5])
