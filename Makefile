@@ -34,6 +34,7 @@ lint: $(VENV)/.installed-lint
 bench: $(VENV)/.installed-bench
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.formula_claims
+	$(PY) -m benchmarks.families_vs_glum
 
 docs: $(VENV)/.installed-docs
 	$(PY) -m sphinx -W -b html docs docs/_build/html

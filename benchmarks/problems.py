@@ -30,6 +30,7 @@ __all__ = [
     "objective_value",
     "gradient_and_hessian",
     "reference_newton",
+    "compound_poisson_gamma",
 ]
 
 _BLOCK_ROWS = 1 << 18  # rows per block when the harness evaluates F (bounds temporaries)
@@ -215,6 +216,24 @@ def _draw_response(family, design, coef, rng):
     if family == "normal":
         return eta + rng.standard_normal(eta.shape[0])
     raise ValueError(f"unknown family {family!r}")
+
+
+def compound_poisson_gamma(mu, var_power, dispersion, rng):
+    """Tweedie draws with means ``mu``, variance ``dispersion * mu ** var_power``
+    (1 < var_power < 2): a Poisson number of Gamma amounts, exact zeros where
+    the number is 0.
+
+    The count has mean ``mu^(2-p) / (phi (2-p))``, each amount shape
+    ``(2-p) / (p-1)`` and scale ``phi (p-1) mu^(p-1)`` (Jorgensen's
+    parametrization); a Gamma of shape ``k * shape`` is their sum.
+    """
+    p = var_power
+    if not 1.0 < p < 2.0:
+        raise ValueError(f"var_power must be in (1, 2), got {var_power!r}")
+    mu = np.asarray(mu, dtype=float)
+    counts = rng.poisson(np.power(mu, 2.0 - p) / (dispersion * (2.0 - p)))
+    amount_scale = dispersion * (p - 1.0) * np.power(mu, p - 1.0)
+    return rng.gamma(counts * (2.0 - p) / (p - 1.0), amount_scale)   # shape 0 draws 0
 
 
 # -- the harness's own yardstick ----------------------------------------------------

@@ -68,7 +68,8 @@ def family_rows(family, n, seed):
     """Responses in ``family``'s domain and linear predictors inside its mean
     space: binary responses for a binomial family (means below 0.6 under the
     log link, whose mean must stay below 1), counts for a family with a
-    fixed scale, Gaussian noise otherwise."""
+    fixed scale, Gamma draws for a family with positive responses, Gaussian
+    noise otherwise."""
     rng = np.random.default_rng(seed)
     if isinstance(family, daskglm.Binomial):
         mu = rng.uniform(0.05, 0.6 if family.link == daskglm.links.Log() else 0.95, n)
@@ -76,6 +77,9 @@ def family_rows(family, n, seed):
     elif not family.estimates_scale:
         mu = rng.uniform(0.3, 6.0, n)
         y = rng.poisson(mu).astype(float)
+    elif not family.in_domain(np.array([-1.0]))[0]:   # positive responses (Tweedie)
+        mu = rng.uniform(0.5, 4.0, n)
+        y = rng.gamma(2.0, mu / 2.0)
     else:
         mu = rng.uniform(0.5, 4.0, n)
         y = mu + rng.normal(size=n)

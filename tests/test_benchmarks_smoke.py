@@ -93,3 +93,19 @@ def test_influence_stream_matches_statsmodels_on_its_generated_data():
     assert out["cooks_max"] == pytest.approx(cooks.max(), rel=1e-6)
     assert out["cooks_sum"] == pytest.approx(cooks.sum(), rel=1e-6)
     assert out["fit_peak_bytes"] >= 0 and out["influence_peak_bytes"] >= 0
+
+
+def test_families_vs_glum_on_toy_data(capsys):
+    pytest.importorskip("glum")
+    from benchmarks import families_vs_glum
+
+    records = families_vs_glum.main(["--rows", "3000", "--features", "3", "--chunks", "3",
+                                     "--threads", "1", "--pass-rows", "2000"])
+    shown = capsys.readouterr().out
+    tweedie = next(r for r in records if r["case"] == "tweedie")
+    for name in ("daskglm newton", "glum irls"):
+        assert tweedie[name]["counts"] and tweedie[name]["max_dcoef"] <= 1e-6
+    assert tweedie["ratio"] > 0 and 0.05 < tweedie["zeros"] < 0.6
+    # Gamma runs where daskglm has it, else says it was skipped
+    assert any(r["case"] == "gamma" for r in records) or "no 'gamma' family here" in shown
+    assert "Tweedie(var_power=1.5) (log) / Poisson (log)" in shown

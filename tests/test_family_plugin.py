@@ -201,6 +201,8 @@ FAMILY_LINKS = [
     daskglm.Binomial(link="log"),
     daskglm.Poisson(), daskglm.Poisson(link="identity"), daskglm.Poisson(link="sqrt"),
     daskglm.Gaussian(), daskglm.Gaussian(link="log"), daskglm.Gaussian(link="inverse"),
+    daskglm.Tweedie(var_power=1.5), daskglm.Tweedie(var_power=2.5),
+    daskglm.Tweedie(var_power=0.0),
     Counts(), CauchitBinomial(link=Cauchit()),
 ]
 
@@ -260,6 +262,10 @@ def test_row_math_in_the_tails(family):
         finite_mean = np.isfinite(mu)
         if family == daskglm.Gaussian(link="log"):
             finite_mean &= etas < 700  # the gradient (mu - y) mu is beyond double range there
+        if isinstance(family, daskglm.Tweedie):
+            # the gradient mu^(2-p) - y mu^(1-p) is beyond double range there
+            power = family.var_power
+            finite_mean &= np.maximum(np.abs((1 - power) * etas), np.abs((2 - power) * etas)) < 700
         # wherever the mean is a number, so is the gradient (no inf - inf, no 0 * inf)
         assert np.all(np.isfinite(d1[finite_mean])), (y_value, etas[finite_mean], d1)
         if isinstance(family, daskglm.Binomial):  # exp(5000) is cloglog's nll at y = 0

@@ -304,6 +304,24 @@ class GLM:
                              callback, solver_options)
         return self._results(design, facts, result, method, "nonrobust", penalty, tol)
 
+    def profile_tweedie_power(self, powers=(1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9),
+                              **fit_options):
+        """The Tweedie variance power with the largest log-likelihood over a grid.
+
+        One fit per power, each started from the previous one's coefficients;
+        see :func:`daskglm.frontend.tweedie_profile.profile_tweedie_power`
+        (the model's family must be Tweedie; ``fit_options`` go to :meth:`fit`).
+
+        Returns
+        -------
+        TweedieProfile
+            ``var_power`` (the best), ``powers``, ``llf`` (one per power) and
+            ``results`` (the fit at the best power).
+        """
+        from .tweedie_profile import profile_tweedie_power
+
+        return profile_tweedie_power(self, powers, **fit_options)
+
     def _solve(self, design, method, penalty, max_iter, tol, progress, start_params,
                callback, solver_options):
         solver = solvers.get_solver(method)

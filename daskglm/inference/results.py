@@ -11,9 +11,11 @@ fit when there is an offset).
 
 Conventions follow statsmodels' ``GLMResults`` (0.15): ``nobs`` counts rows,
 frequency weights enter ``df_resid``, ``aic`` and ``bic`` through their sum;
-``scale`` is Pearson's chi-squared over ``df_resid`` for the Normal family
-and 1 otherwise; the Normal identity-link log-likelihood is profiled over
-the scale; ``bic`` is ``bic_llf``.
+``scale`` is Pearson's chi-squared over ``df_resid`` for a family that
+estimates it (Normal, Tweedie) and 1 otherwise; the Normal identity-link
+log-likelihood is profiled over the scale; ``bic`` is ``bic_llf``. The
+log-likelihood of another family at an estimated scale (Tweedie's) costs
+one more pass, once the scale is known.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from scipy import stats
 from ..math.families import Normal
 from ..math.links import Identity
 from ..passes.block_hessian import BlockHessian
-from ..passes.statistics import FitStatistics, loglike_pass
+from ..passes.statistics import FitStatistics, loglike_pass, loglikelihoods_pass
 from . import hypothesis
 from .covariance import COV_TYPES, DENSE_COVARIANCE_LIMIT, CodedCovariance, covariance_matrix
 from .distributions import get_distribution, resid_anscombe
@@ -143,9 +145,9 @@ class GLMResults:
         s = self._stats
         if not self.family.estimates_scale:
             return s.llf_unit_scale, s.null_llf_unit_scale
-        if not isinstance(self.family, Normal):
-            raise NotImplementedError(
-                f"the log-likelihood of {self.family!r} at an estimated scale is not implemented")
+        if not isinstance(self.family, Normal):   # not a function of the pass's sums
+            return loglikelihoods_pass(self._design, self.family, self.solver_result.coef,
+                                       self.scale, null_coef=s.null_coef, null_mean=s.null_mean)
         profiled = isinstance(self.family.link, Identity)
         llf_scale = s.rss / self.wnobs if profiled else self.scale
         llf = _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale)

@@ -30,7 +30,8 @@ from .coded_kernels import coded_gram_and_moment
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
 __all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
-           "loglike_pass", "row_weights", "score_pass", "statistics_pass"]
+           "loglike_pass", "loglikelihoods_pass", "row_weights", "score_pass",
+           "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -137,6 +138,9 @@ class FitStatistics:
     group_scores: np.ndarray | None = None  # per cluster, the sum of its rows' scores
     #: sum of score_i score_i' / (fw_i (1 - h_i)^power), from :func:`leverage_meat_pass`
     leverage_meat: np.ndarray | None = None
+    #: the null model the null sums were taken at (see :func:`statistics_pass`)
+    null_coef: float | None = None
+    null_mean: float | None = None
 
     def __post_init__(self):
         if self.observed_information is None:
@@ -179,18 +183,24 @@ def row_weights(X_aug, offset, weights, side, coef):
     return X, iw, fw, vw, eta
 
 
+def _null_means(family, n_rows, offset, null_coef, null_mean):
+    """The null model's mean in each of ``n_rows`` rows: ``null_mean``, or
+    ``g^{-1}(null_coef + offset)`` when the model has an offset."""
+    if null_coef is None:
+        return np.full(n_rows, null_mean)
+    null_eta = np.full(n_rows, null_coef)
+    return family.mean(null_eta if offset is None else null_eta + offset)
+
+
 def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
                      layout, request):
     X, iw, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
     n = X.shape[0]
-    null_eta = None if null_coef is None else np.full(n, null_coef)
-    if offset is not None and null_eta is not None:
-        null_eta = null_eta + offset
     with np.errstate(all="ignore"):
         mu = family.mean(eta)
         _, grad, fisher = family.derivatives(y, eta, hessian=True)
         score = -grad * iw
-        null_mu = np.full(n, null_mean) if null_eta is None else family.mean(null_eta)
+        null_mu = _null_means(family, n, offset, null_coef, null_mean)
         sums = _scalar_sums(family, y, mu, null_mu, iw, fw, vw)
     if isinstance(X, CodedMatrix):
         sums["score"], sums["information"] = coded_gram_and_moment(X, iw * fisher, score)
@@ -273,6 +283,7 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
         _statistics_chunk, side, family, np.asarray(coef, dtype=float), null_coef, null_mean,
         layout, request)
     values = layout.unpack(flat)
+    values.update(null_coef=null_coef, null_mean=null_mean)
     if coded is not None:
         for name in BLOCK_FIELDS:
             if name in values:
@@ -280,11 +291,15 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
     return FitStatistics(**values)
 
 
-def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale):
+def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale, null=None):
     def rows(X_aug, y, offset, weights):
-        _, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
+        X, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
         with np.errstate(all="ignore"):
-            return np.array([fw @ family.loglike_obs(y, family.mean(eta), vw, scale)])
+            sums = [fw @ family.loglike_obs(y, family.mean(eta), vw, scale)]
+            if null is not None:
+                null_mu = _null_means(family, X.shape[0], offset, *null)
+                sums.append(fw @ family.loglike_obs(y, null_mu, vw, scale))
+        return np.array(sums)
     return in_row_blocks(rows, X_aug, y, offset, weights)
 
 
@@ -294,6 +309,22 @@ def loglike_pass(design, family, coef, scale) -> float:
     flat = design.chunked(X_aug).map_reduce(
         _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale))
     return float(flat[0])
+
+
+def loglikelihoods_pass(design, family, coef, scale, *, null_coef=None,
+                        null_mean=None) -> tuple[float, float]:
+    """One pass: ``(llf, llnull)``, the log-likelihoods at ``coef`` and of the
+    null model (as in :func:`statistics_pass`), both at ``scale``.
+
+    A family whose log-likelihood at an estimated scale does not follow from
+    the statistics pass's sums needs it (the scale is known only after that
+    pass).
+    """
+    X_aug, side = design.augmented()
+    flat = design.chunked(X_aug).map_reduce(
+        _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale),
+        (null_coef, null_mean))
+    return float(flat[0]), float(flat[1])
 
 
 def leverage(X, weight, information_inverse):

@@ -258,7 +258,7 @@ def register_family(*names):
 
 def get_family(family, link=None) -> Family:
     """Return a family instance from one of ours, its class, its name, or a
-    statsmodels family instance (converted, link included).
+    statsmodels family instance (converted, link and parameters included).
 
     Raises
     ------
@@ -283,5 +283,8 @@ def get_family(family, link=None) -> Family:
                 f"statsmodels family {type(family).__name__} is not supported; "
                 f"supported: {supported}"
             )
-        return FAMILIES[key](link=family.link if link is None else link)
+        cls = FAMILIES[key]
+        params = {name: getattr(family, name) for name in cls.param_names
+                  if hasattr(family, name)}       # statsmodels' parameter names are ours
+        return cls(link=family.link if link is None else link, **params)
     raise TypeError(f"family must be a daskglm family or its name, got {family!r}")
