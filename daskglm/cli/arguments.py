@@ -5,6 +5,15 @@ predict``, and the checks of options that argparse cannot make alone
 Each option has one meaning across the subcommands. The parser imports the
 registries it lists choices from (families, links, covariance types,
 solvers) only when it is built.
+
+The families' own parameters come from the registered family classes
+(their ``param_names`` and the defaults of their constructors), so a family
+registered with :func:`daskglm.math.families.register_family` needs no
+change here: a parameter ``var_power`` is ``--family-var-power``, and also
+``--var-power`` where that spelling is not one of ``fit``'s own options
+(the negative binomial's ``alpha`` is ``--family-alpha`` only: ``--alpha``
+is the penalty's). :func:`fit_family` refuses a parameter the chosen family
+does not take.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import argparse
 import ast
 import warnings
 
-__all__ = ["build_parser", "fit_penalty", "fit_format", "SUMMARY_FORMATS",
+__all__ = ["build_parser", "fit_penalty", "fit_family", "fit_format", "SUMMARY_FORMATS",
            "PREDICTION_FORMATS"]
 
 #: What ``fit --format`` prints.
@@ -34,6 +43,53 @@ def _positive_float(text):
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
+
+
+def _boolean(text):
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if text.lower() not in words:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return words[text.lower()]
+
+
+#: Where ``fit`` keeps a family parameter's value: ``args.<prefix><name>``.
+_FAMILY_DEST = "family_param_"
+
+
+def _family_parameters(families):
+    """``{name: (default, [family names])}`` of the registered families' parameters."""
+    import inspect
+
+    found = {}
+    for _, cls in sorted(families.items()):
+        signature = inspect.signature(cls)
+        for name in cls.param_names:
+            parameter = signature.parameters.get(name)
+            default = None if parameter is None else parameter.default
+            entry = found.setdefault(name, (default, []))
+            if cls.name.lower() not in entry[1]:
+                entry[1].append(cls.name.lower())
+    return found
+
+
+def _parameter_type(default):
+    if isinstance(default, bool):
+        return _boolean
+    if isinstance(default, (int, float)):
+        return float
+    return str
+
+
+def _add_family_options(fit, families):
+    """One option per family parameter (see the module's notes)."""
+    taken = set(fit._option_string_actions)
+    for name, (default, owners) in _family_parameters(families).items():
+        flag = name.replace("_", "-")
+        spellings = [f"--family-{flag}"] + ([f"--{flag}"] if f"--{flag}" not in taken else [])
+        fit.add_argument(*spellings, dest=_FAMILY_DEST + name, type=_parameter_type(default),
+                         metavar="VALUE",
+                         help=f"the {' and '.join(owners)} family's {name} "
+                              f"(default: {default!r})")
 
 
 def _solver_option(text):
@@ -103,6 +159,7 @@ def _add_fit_parser(commands):
                      help="show a progress bar per iteration (on stderr)")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit to this file")
     _common(fit)
+    _add_family_options(fit, FAMILIES)
 
 
 def _add_predict_parser(commands):
@@ -149,6 +206,26 @@ def fit_format(args):
     warnings.warn(f"'fit --output {old}' is deprecated: use '--format {old}' (--output names "
                   "a file in 'predict')", FutureWarning, stacklevel=2)
     return old
+
+
+def fit_family(args):
+    """The family ``fit``'s arguments ask for: ``--family`` with ``--link`` and
+    its parameters' options, refusing a parameter the family does not take."""
+    from ..math.families import FAMILIES, get_family
+
+    given = {key[len(_FAMILY_DEST):]: value for key, value in vars(args).items()
+             if key.startswith(_FAMILY_DEST) and value is not None}
+    family = get_family(args.family, link=args.link)
+    cls = FAMILIES[args.family.lower()]
+    stray = sorted(set(given) - set(cls.param_names))
+    if stray:
+        takes = ", ".join("--family-" + name.replace("_", "-") for name in cls.param_names)
+        options = ", ".join("--family-" + name.replace("_", "-") for name in stray)
+        raise ValueError(f"{options} does not apply to --family {args.family}; its "
+                         f"parameters: {takes or 'none'}")
+    if not given:
+        return family
+    return cls(link=family.link, **given)
 
 
 def fit_penalty(args):
