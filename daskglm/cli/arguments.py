@@ -72,11 +72,21 @@ def _family_parameters(families):
     return found
 
 
+def _number_or_word(text):
+    """A number, or a word for parameters that also take one (the negative
+    binomial's ``alpha="estimate"``): the family checks the value."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _parameter_type(default):
+    """How an option's text becomes the parameter, told by the constructor's default."""
     if isinstance(default, bool):
         return _boolean
     if isinstance(default, (int, float)):
-        return float
+        return _number_or_word
     return str
 
 
