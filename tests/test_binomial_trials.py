@@ -239,3 +239,31 @@ def test_other_shapes_and_families_are_refused():
         daskglm.glm("wins + losses + draws ~ x", frame, family=daskglm.Binomial())
     with pytest.raises(ValueError, match="needs the Binomial family"):
         daskglm.glm("wins + losses ~ x", frame, family=daskglm.Gaussian())
+
+
+def _trials_frame(n_levels, n=1500, seed=1):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"g": rng.integers(0, n_levels, n).astype(str),
+                          "x": rng.normal(size=n), "cluster": rng.integers(0, 30, n)})
+    trials = rng.integers(1, 20, n)
+    eta = 0.3 * frame["x"] + (frame["g"].astype(int) % 5 - 2) * 0.2
+    frame["wins"] = rng.binomial(trials, 1.0 / (1.0 + np.exp(-eta))).astype(float)
+    frame["losses"] = trials - frame["wins"]
+    return frame
+
+
+@pytest.mark.parametrize("n_levels, cov_type", [(40, "nonrobust"), (6, "HC0"),
+                                                (6, "cluster")])
+def test_coded_terms_and_robust_covariances_with_two_columns(n_levels, cov_type):
+    """A categorical of more than 32 levels stays codes; robust covariances use the
+    trials as statsmodels does (score rows times n)."""
+    frame = _trials_frame(n_levels)
+    formula = "wins + losses ~ x + C(g)"
+    cov_kwds = {"groups": frame["cluster"].to_numpy()} if cov_type == "cluster" else None
+    reference = reference_fit(smf.glm(formula, frame, family=sm.families.Binomial()),
+                              cov_type=cov_type, cov_kwds=cov_kwds)
+    model = daskglm.glm(formula, dd.from_pandas(frame, npartitions=3, sort=False),
+                        family=daskglm.Binomial())
+    result = model.fit(cov_type=cov_type, cov_kwds=cov_kwds)
+    assert (result._design.coded is not None) == (n_levels > 32)
+    assert_matches(result, reference)
