@@ -92,14 +92,14 @@ def _parameter_type(default):
 
 def _add_family_options(fit, families):
     """One option per family parameter (see the module's notes)."""
-    taken = set(fit._option_string_actions)
     for name, (default, owners) in _family_parameters(families).items():
         flag = name.replace("_", "-")
-        spellings = [f"--family-{flag}"] + ([f"--{flag}"] if f"--{flag}" not in taken else [])
-        fit.add_argument(*spellings, dest=_FAMILY_DEST + name, type=_parameter_type(default),
-                         metavar="VALUE",
-                         help=f"the {' and '.join(owners)} family's {name} "
-                              f"(default: {default!r})")
+        option = dict(dest=_FAMILY_DEST + name, type=_parameter_type(default), metavar="VALUE",
+                      help=f"the {' and '.join(owners)} family's {name} (default: {default!r})")
+        try:
+            fit.add_argument(f"--family-{flag}", f"--{flag}", **option)
+        except argparse.ArgumentError:           # --flag is one of fit's own options
+            fit.add_argument(f"--family-{flag}", **option)
 
 
 def _solver_option(text):
