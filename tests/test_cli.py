@@ -369,3 +369,102 @@ def test_console_script_entry(data):
                           capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["format"] == "daskglm-fit"
+
+
+# -- families and their parameters, from the family classes -------------------------------
+
+class Tilted(daskglm.Poisson):
+    """A Poisson family with parameters that do not change its math: the
+    command line must find them in ``param_names`` and the constructor."""
+
+    name = "Tilted"
+    param_names = ("alpha", "tilt_scale", "strict")
+
+    def __init__(self, alpha=1.0, tilt_scale=0.0, strict=False, link=None):
+        super().__init__(link=link)
+        self.alpha, self.tilt_scale, self.strict = alpha, tilt_scale, strict
+
+
+@pytest.fixture
+def tilted_family(monkeypatch):
+    from daskglm.math.families import FAMILIES
+
+    monkeypatch.setitem(FAMILIES, "tilted", Tilted)
+    return Tilted
+
+
+def test_family_parameters_come_from_the_family_class(data, capsys, tilted_family):
+    argv = ["fit", "claims ~ age + C(vehicle)", data / "claims", "--family", "tilted",
+            "--family-alpha", "0.5", "--tilt-scale", "2", "--family-strict", "true",
+            "--format", "json"]
+    status, out, err = run(argv, capsys)
+    assert status == 0, err
+    document = json.loads(out)
+    assert document["family"]["name"] == "tilted"
+    assert document["family"]["params"] == {"alpha": 0.5, "tilt_scale": 2.0, "strict": True}
+    expected = daskglm.glm("claims ~ age + C(vehicle)", dd.read_parquet(data / "claims"),
+                           family=Tilted(alpha=0.5, tilt_scale=2.0, strict=True)).fit()
+    np.testing.assert_allclose(pd.Series(document["params"])[expected.params.index],
+                               expected.params, rtol=1e-12)
+    # --alpha stays the penalty's: the family's alpha is --family-alpha only
+    status, _, err = run(argv[:3] + ["--family", "tilted", "--alpha", "0.5"], capsys)
+    assert status == 1 and "need --penalty" in err
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--family", "poisson", "--tilt-scale", "2"],
+     "--family-tilt-scale does not apply to --family poisson; its parameters: none"),
+    (["--family", "poisson", "--link", "logit"], "not allowed for the Poisson family; "
+                                                 "allowed links: log, identity, sqrt"),
+])
+def test_family_options_that_do_not_apply_are_one_line(data, capsys, tilted_family,
+                                                          arguments, message):
+    status, out, err = run(["fit", "claims ~ age", data / "claims", *arguments], capsys)
+    assert status == 1 and out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("daskglm: error: ") and message in lines[0]
+
+
+def test_unknown_family_and_link_list_the_choices(capsys):
+    from daskglm.math.families import FAMILIES
+
+    for option, value, known in (("--family", "gama", sorted(FAMILIES)[0]),
+                                 ("--link", "logitt", "probit")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["fit", "y ~ x", "d.parquet", option, value])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert f"invalid choice: '{value}'" in err and known in err
+
+
+def _new_family(name):
+    from daskglm.math.families import FAMILIES
+
+    return pytest.mark.skipif(name not in FAMILIES,
+                              reason="family added by issue 17's other branch")
+
+
+@pytest.mark.parametrize("formula, arguments, family_name, params", [
+    pytest.param("years ~ age + C(vehicle)", ["--family", "gamma", "--link", "log"], "gamma",
+                 {}, marks=_new_family("gamma"), id="gamma-log"),
+    pytest.param("claims ~ age + C(vehicle)", ["--family", "tweedie", "--var-power", "1.5",
+                                               "--link", "log"], "tweedie",
+                 {"var_power": 1.5}, marks=_new_family("tweedie"), id="tweedie"),
+    pytest.param("claims ~ age + C(vehicle)", ["--family", "negativebinomial",
+                                               "--family-alpha", "0.5"], "negativebinomial",
+                 {"alpha": 0.5}, marks=_new_family("negativebinomial"), id="negativebinomial"),
+])
+def test_new_families_fit_from_the_command_line(data, capsys, formula, arguments,
+                                                family_name, params):
+    from daskglm.math.families import FAMILIES
+
+    status, out, err = run(["fit", formula, data / "claims", *arguments, "--format", "json"],
+                           capsys)
+    assert status == 0, err
+    link = arguments[arguments.index("--link") + 1] if "--link" in arguments else None
+    family = FAMILIES[family_name](link=link, **params)
+    expected = daskglm.glm(formula, dd.read_parquet(data / "claims"), family=family).fit()
+    document = json.loads(out)
+    np.testing.assert_allclose(pd.Series(document["params"])[expected.params.index],
+                               expected.params, rtol=1e-10)
+    assert document["family"]["params"] == dict(zip(family.param_names, family.params))

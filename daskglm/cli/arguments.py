@@ -5,6 +5,15 @@ predict``, and the checks of options that argparse cannot make alone
 Each option has one meaning across the subcommands. The parser imports the
 registries it lists choices from (families, links, covariance types,
 solvers) only when it is built.
+
+The families' own parameters come from the registered family classes
+(their ``param_names`` and the defaults of their constructors), so a family
+registered with :func:`daskglm.math.families.register_family` needs no
+change here: a parameter ``var_power`` is ``--family-var-power``, and also
+``--var-power`` where that spelling is not one of ``fit``'s own options
+(the negative binomial's ``alpha`` is ``--family-alpha`` only: ``--alpha``
+is the penalty's). :func:`fit_family` refuses a parameter the chosen family
+does not take.
 """
 
 from __future__ import annotations
@@ -13,7 +22,7 @@ import argparse
 import ast
 import warnings
 
-__all__ = ["build_parser", "fit_penalty", "fit_format", "SUMMARY_FORMATS",
+__all__ = ["build_parser", "fit_penalty", "fit_family", "fit_format", "SUMMARY_FORMATS",
            "PREDICTION_FORMATS"]
 
 #: What ``fit --format`` prints.
@@ -41,6 +50,63 @@ def _coverage(text):
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1 (e.g. 0.95), got {text}")
     return value
+
+
+def _boolean(text):
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if text.lower() not in words:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return words[text.lower()]
+
+
+#: Where ``fit`` keeps a family parameter's value: ``args.<prefix><name>``.
+_FAMILY_DEST = "family_param_"
+
+
+def _family_parameters(families):
+    """``{name: (default, [family names])}`` of the registered families' parameters."""
+    import inspect
+
+    found = {}
+    for _, cls in sorted(families.items()):
+        signature = inspect.signature(cls)
+        for name in cls.param_names:
+            parameter = signature.parameters.get(name)
+            default = None if parameter is None else parameter.default
+            entry = found.setdefault(name, (default, []))
+            if cls.name.lower() not in entry[1]:
+                entry[1].append(cls.name.lower())
+    return found
+
+
+def _number_or_word(text):
+    """A number, or a word for parameters that also take one (the negative
+    binomial's ``alpha="estimate"``): the family checks the value."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _parameter_type(default):
+    """How an option's text becomes the parameter, told by the constructor's default."""
+    if isinstance(default, bool):
+        return _boolean
+    if isinstance(default, (int, float)):
+        return _number_or_word
+    return str
+
+
+def _add_family_options(fit, families):
+    """One option per family parameter (see the module's notes)."""
+    for name, (default, owners) in _family_parameters(families).items():
+        flag = name.replace("_", "-")
+        option = dict(dest=_FAMILY_DEST + name, type=_parameter_type(default), metavar="VALUE",
+                      help=f"the {' and '.join(owners)} family's {name} (default: {default!r})")
+        try:
+            fit.add_argument(f"--family-{flag}", f"--{flag}", **option)
+        except argparse.ArgumentError:           # --flag is one of fit's own options
+            fit.add_argument(f"--family-{flag}", **option)
 
 
 def _solver_option(text):
@@ -110,6 +176,7 @@ def _add_fit_parser(commands):
                      help="show a progress bar per iteration (on stderr)")
     fit.add_argument("--save", metavar="FIT.json", help="write the fit to this file")
     _common(fit)
+    _add_family_options(fit, FAMILIES)
 
 
 def _add_predict_parser(commands):
@@ -163,6 +230,26 @@ def fit_format(args):
     warnings.warn(f"'fit --output {old}' is deprecated: use '--format {old}' (--output names "
                   "a file in 'predict')", FutureWarning, stacklevel=2)
     return old
+
+
+def fit_family(args):
+    """The family ``fit``'s arguments ask for: ``--family`` with ``--link`` and
+    its parameters' options, refusing a parameter the family does not take."""
+    from ..math.families import FAMILIES, get_family
+
+    given = {key[len(_FAMILY_DEST):]: value for key, value in vars(args).items()
+             if key.startswith(_FAMILY_DEST) and value is not None}
+    family = get_family(args.family, link=args.link)
+    cls = FAMILIES[args.family.lower()]
+    stray = sorted(set(given) - set(cls.param_names))
+    if stray:
+        takes = ", ".join("--family-" + name.replace("_", "-") for name in cls.param_names)
+        options = ", ".join("--family-" + name.replace("_", "-") for name in stray)
+        raise ValueError(f"{options} does not apply to --family {args.family}; its "
+                         f"parameters: {takes or 'none'}")
+    if not given:
+        return family
+    return cls(link=family.link, **given)
 
 
 def fit_penalty(args):

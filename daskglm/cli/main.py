@@ -3,6 +3,7 @@
 ::
 
     daskglm fit FORMULA DATA --family poisson [--link log] [--method newton]
+                [--family-PARAM VALUE ...] (e.g. --family tweedie --var-power 1.5)
                 [--exposure COL] [--offset COL] [--freq-weights COL] [--var-weights COL]
                 [--cov-type HC1 | --cov-type cluster --groups COL]
                 [--penalty l1 --alpha 0.01 [--l1-ratio R]]
@@ -66,7 +67,7 @@ import numpy as np
 import patsy
 
 from ..messages import listing
-from .arguments import build_parser, fit_format, fit_penalty
+from .arguments import build_parser, fit_family, fit_format, fit_penalty
 from .io import (
     check_output_path,
     column_array,
@@ -180,13 +181,12 @@ def _fit_model(args, data):
 
     from ..frontend.formula_safety import check_formula_safe
     from ..frontend.model import glm
-    from ..math.families import get_family
 
     roles = {"offset": args.offset, "exposure": args.exposure,
              "freq_weights": args.freq_weights, "var_weights": args.var_weights}
     if not args.allow_python_formula:
         check_formula_safe(args.formula, columns=data.columns, opt_out="--allow-python-formula")
-    model = glm(args.formula, data, family=get_family(args.family, link=args.link),
+    model = glm(args.formula, data, family=fit_family(args),
                 missing=args.missing, eval_env=EvalEnvironment([_FORMULA_NAMESPACE]),
                 **{role: column for role, column in roles.items() if column is not None})
     options = dict(args.option)
@@ -218,6 +218,7 @@ def _run_fit(args, stdout, stderr):
 
     output = fit_format(args)                           # refuse bad options before any work
     fit_penalty(args)
+    fit_family(args)
     if args.save is not None:
         check_output_path(args.save, "file", "--save", input_paths(args.data), args.overwrite)
     data = read_data(args.data)

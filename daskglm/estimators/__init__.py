@@ -41,11 +41,16 @@ no effect (see their entries).
 The package: :mod:`.base` holds what the estimators share (parameters,
 fitting, the link to the solvers and to the prediction path), :mod:`.data`
 the checks and conversions of their input, and one module per family of
-estimator (:mod:`.logistic`, :mod:`.linear`, :mod:`.poisson`).
+estimator (:mod:`.logistic`, :mod:`.linear`, :mod:`.poisson`, and
+:mod:`.tweedie` for :class:`GammaRegression` and :class:`TweedieRegression`,
+which take scikit-learn's ``GammaRegressor``/``TweedieRegressor`` parameters,
+``alpha`` among them, rather than dask-ml's ``C``).
 """
 
 from .linear import LinearRegression
 from .logistic import LogisticRegression
 from .poisson import PoissonRegression
+from .tweedie import GammaRegression, TweedieRegression
 
-__all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression"]
+__all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression", "GammaRegression",
+           "TweedieRegression"]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import inspect
 import numbers
 
+import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import d2_tweedie_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -125,17 +127,28 @@ class GLMEstimator(BaseEstimator):
         scaling = self.intercept_scaling
         if not isinstance(scaling, numbers.Real) or not scaling > 0:
             raise ValueError(f"intercept_scaling must be a positive number, got {scaling!r}")
+        self._check_solver_kwargs()
+        self._check_class_weight()
+        shape = self._penalty_shape()
+        self._check_solver_name(shape)
+        return shape
+
+    def _check_solver_kwargs(self):
         if self.solver_kwargs is not None and not isinstance(self.solver_kwargs, dict):
             raise TypeError(f"solver_kwargs must be a dict or None, got {self.solver_kwargs!r}")
         clash = sorted(set(self.solver_kwargs or {}) & _MANAGED)
         if clash:
             raise ValueError(f"solver_kwargs may not set {clash}: the estimator sets them "
                              "(use its own parameters, e.g. max_iter, tol)")
-        self._check_class_weight()
-        shape = self._penalty_shape()
+
+    def _check_solver_name(self, shape):
+        """An unknown solver (or one that cannot fit the penalty) fails before any data pass."""
         if self.solver != "auto":
-            self._solver(shape, n_coef=None)   # an unknown solver fails before any data pass
-        return shape
+            self._solver(shape, n_coef=None)
+
+    def _penalized(self) -> bool:
+        """Whether the penalty's strength is positive (``C < inf``)."""
+        return not np.isinf(self.C)
 
     def _penalty_shape(self):
         """The penalty at ``alpha=1`` (None for none), from ``penalty`` and ``l1_ratio``.
@@ -161,7 +174,7 @@ class GLMEstimator(BaseEstimator):
 
     def _regularizer(self, shape, sum_weights):
         """The penalty of the fit: ``shape`` at ``alpha = 1 / (C * sum_weights)``."""
-        if shape is None or np.isinf(self.C):
+        if shape is None or not self._penalized():
             return None
         mixed = self.penalty in ("elasticnet", "elastic_net")
         return get_regularizer(self.penalty, alpha=1.0 / (self.C * sum_weights),
@@ -170,7 +183,7 @@ class GLMEstimator(BaseEstimator):
     def _solver(self, shape, n_coef):
         """The solver function: the one named, or for 'auto' the default for the
         penalty and the number of coefficients."""
-        penalty = None if np.isinf(self.C) else shape
+        penalty = shape if self._penalized() else None
         name = self.solver
         if name == "auto":
             if n_coef <= NEWTON_MAX_COEF:
@@ -188,10 +201,11 @@ class GLMEstimator(BaseEstimator):
     def _solver_options(self, solver):
         options = dict(self.solver_kwargs or {})
         takes = inspect.signature(solver).parameters
-        if self.random_state is not None and "seed" in takes:
+        random_state = getattr(self, "random_state", None)   # not every estimator has one
+        if random_state is not None and "seed" in takes:
             if "seed" in options:
                 raise ValueError("give the seed either as random_state or in solver_kwargs")
-            options["seed"] = int(check_random_state(self.random_state).randint(2**31 - 1))
+            options["seed"] = int(check_random_state(random_state).randint(2**31 - 1))
         if self.verbose:
             if "callback" in options:
                 raise ValueError("verbose prints through the solver's callback; "
@@ -336,6 +350,20 @@ class GLMEstimator(BaseEstimator):
 
     def _predict_from_eta(self, eta):
         raise NotImplementedError
+
+    def _deviance_score(self, X, y, sample_weight, power):
+        """D², the share of the family's deviance the predictions explain
+        (scikit-learn's ``d2_tweedie_score`` with ``power``; for dask input from
+        the family's unit deviance, computed in one pass)."""
+        if not is_dask(X):
+            return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight,
+                                    power=power)
+        prediction, y, weights = self._score_data(X, y, sample_weight)
+        deviance = self._family().unit_deviance
+        y_mean = (weights * y).sum() / weights.sum()
+        model_total, null_total = dask.compute((weights * deviance(y, prediction)).sum(),
+                                               (weights * deviance(y, y_mean)).sum())
+        return float(1.0 - model_total / null_total)
 
 
 PARAMETERS_DOC = """

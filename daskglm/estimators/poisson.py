@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import dask
 import dask.array as da
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.metrics import d2_tweedie_score
 
 from ..frontend.prediction import inverse_link
 from ..math.families import Poisson
 from .base import PARAMETERS_DOC, REGRESSOR_CLASS_WEIGHT, GLMEstimator
-from .data import dask_vector, is_dask
+from .data import dask_vector
 
 __all__ = ["PoissonRegression"]
 
@@ -50,14 +48,7 @@ class PoissonRegression(RegressorMixin, GLMEstimator):
     def score(self, X, y, sample_weight=None):
         """D², the share of Poisson deviance explained, as scikit-learn's
         ``PoissonRegressor.score`` (``d2_tweedie_score`` with ``power=1``)."""
-        if not is_dask(X):
-            return d2_tweedie_score(y, self.predict(X), sample_weight=sample_weight, power=1)
-        prediction, y, weights = self._score_data(X, y, sample_weight)
-        deviance = self._family().unit_deviance
-        y_mean = (weights * y).sum() / weights.sum()
-        model_total, null_total = dask.compute((weights * deviance(y, prediction)).sum(),
-                                               (weights * deviance(y, y_mean)).sum())
-        return float(1.0 - model_total / null_total)
+        return self._deviance_score(X, y, sample_weight, power=1)
 
     def get_deviance(self, X, y):
         """The total Poisson deviance of the predictions (dask-ml's method)."""

@@ -29,6 +29,7 @@ from ..passes.coded import CodedMatrix
 from ..passes.coded_kernels import coded_gram_and_moment
 from .prediction import log_exposure
 from .recipe import complete_rows
+from .trials import response_names, split_trials
 
 __all__ = ["Design", "DataFacts", "array_design", "formula_design", "data_facts", "group_codes"]
 
@@ -38,11 +39,14 @@ ROLES = ("offset", "exposure", "freq_weights", "var_weights")
 @dataclass(frozen=True)
 class SideLayout:
     """Where the per-row side columns sit in the augmented matrix
-    ``[X | freq_weights | var_weights | group codes]`` (absent ones: None)."""
+    ``[X | freq_weights | variance weights | trials | group codes]`` (absent
+    ones: None). The variance weights are ``var_weights`` times the binomial
+    trials of a two-column response (:attr:`Design.variance_weights`)."""
 
     n_features: int
     freq_column: int | None = None
     var_column: int | None = None
+    trials_column: int | None = None
     group_column: int | None = None
 
     def split(self, X_aug):
@@ -61,6 +65,13 @@ class SideLayout:
         X_aug = X_aug.dense if isinstance(X_aug, CodedMatrix) else X_aug
         return X_aug[:, self.group_column].astype(np.intp)
 
+    def trials(self, X_aug):
+        """The binomial trials of one chunk's rows (None for a one-column response)."""
+        if self.trials_column is None:
+            return None
+        X_aug = X_aug.dense if isinstance(X_aug, CodedMatrix) else X_aug
+        return X_aug[:, self.trials_column]
+
 
 @dataclass
 class Design:
@@ -77,6 +88,10 @@ class Design:
     coefficients are in the layout ``[dense..., coded terms...]``
     (``intercept`` is a position in it), while ``exog_names`` stay in patsy's
     order, in which the results are reported.
+
+    A two-column binomial response (successes, failures) is held as the
+    proportion ``y`` and its ``n_trials`` (statsmodels' ``n_trials``), with
+    the columns' names in ``trials_names``.
     """
 
     X: object
@@ -91,6 +106,8 @@ class Design:
     formula: object = None
     codes: object = None
     coded: object = None
+    n_trials: object = None
+    trials_names: tuple | None = None
 
     @property
     def is_dask(self) -> bool:
@@ -123,12 +140,15 @@ class Design:
         return np.asarray(coef) if self.coded is None else self.coded.to_patsy(coef)
 
     @property
+    def variance_weights(self):
+        """Each row's variance weight: ``var_weights`` times the binomial trials
+        (statsmodels divides a row's variance by both), None when neither."""
+        return _product(self.var_weights, self.n_trials)
+
+    @property
     def weights(self):
-        """The solver's weights, ``freq_weights * var_weights`` (None when neither)."""
-        fw, vw = self.freq_weights, self.var_weights
-        if fw is None or vw is None:
-            return fw if vw is None else vw
-        return fw * vw
+        """The solver's weights, ``freq_weights * variance_weights`` (None when neither)."""
+        return _product(self.freq_weights, self.variance_weights)
 
     def augmented(self, group_codes=None):
         """``(X_aug, layout)``: X with the frequency and variance weights (and
@@ -137,7 +157,8 @@ class Design:
         p = int(self.X.shape[1])
         side, positions = [], {}
         for name, values in (("freq_column", self.freq_weights),
-                             ("var_column", self.var_weights), ("group_column", group_codes)):
+                             ("var_column", self.variance_weights),
+                             ("trials_column", self.n_trials), ("group_column", group_codes)):
             if values is not None:
                 positions[name] = p + len(side)
                 side.append(values)
@@ -155,7 +176,7 @@ class Design:
         """The design with its dask arrays persisted (once), per ``persist``."""
         if not self.is_dask:
             return self
-        names = ("X", "y", "offset", "freq_weights", "var_weights", "codes")
+        names = ("X", "y", "offset", "freq_weights", "var_weights", "codes", "n_trials")
         arrays = [getattr(self, name) for name in names]
         if not should_persist(persist, arrays):
             return self
@@ -168,6 +189,13 @@ class Design:
         """A :class:`ChunkedData` over the (already persisted) arrays."""
         return ChunkedData(self.fit_X if X is None else X, self.y, self.offset, self.weights,
                            persist=False)
+
+
+def _product(first, second):
+    """``first * second``, or the one given, or None."""
+    if first is None or second is None:
+        return first if second is None else second
+    return first * second
 
 
 # -- arrays --------------------------------------------------------------------
@@ -263,10 +291,12 @@ def _total_offset(offset, log_exposure):
     return offset if log_exposure is None else offset + log_exposure
 
 
-def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
+def array_design(endog, exog, *, family, offset=None, exposure=None, freq_weights=None,
                  var_weights=None, missing="none") -> Design:
     """A :class:`Design` from arrays, statsmodels' ``GLM(endog, exog, ...)`` style.
 
+    ``endog`` has one column, or two (successes, failures) for a family
+    that ``takes_trials`` (:func:`daskglm.frontend.trials.split_trials`).
     ``missing="drop"`` drops rows with a NaN or infinite value in any of the
     arrays; ``"none"`` and ``"raise"`` leave them to be refused by the first
     pass over the data.
@@ -274,7 +304,7 @@ def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
     if missing not in ("none", "drop", "raise"):
         raise ValueError(f"missing must be 'none', 'drop' or 'raise', got {missing!r}")
     X, exog_names = _as_array(exog, "exog", two_d=True)
-    y, _ = _as_array(endog, "endog")
+    y, endog_columns = _as_array(endog, "endog", two_d=True)
     endog_name = endog.name if isinstance(endog, (pd.Series, dd.Series)) and \
         endog.name is not None else "y"
     given = {"offset": offset, "exposure": exposure, "freq_weights": freq_weights,
@@ -286,23 +316,31 @@ def array_design(endog, exog, *, offset=None, exposure=None, freq_weights=None,
     if missing == "drop":
         arrays = _drop_incomplete(arrays)
     logged = None if arrays["exposure"] is None else log_exposure(arrays["exposure"])
+    names = response_names(endog_columns, int(y.shape[1]))
+    y, n_trials = split_trials(arrays["y"], names, family)
     return Design(
-        X=arrays["X"], y=arrays["y"],
+        X=arrays["X"], y=y,
         offset=_total_offset(arrays["offset"], logged),
         freq_weights=arrays["freq_weights"], var_weights=arrays["var_weights"],
-        endog_name=str(endog_name), exog_names=exog_names,
+        endog_name=str(endog_name) if n_trials is None else str(names),
+        exog_names=exog_names,
         has_offset=offset is not None or exposure is not None,
+        n_trials=n_trials, trials_names=None if n_trials is None else tuple(names),
     )
 
 
-def formula_design(formula_design_) -> Design:
-    """A :class:`Design` from a learned formula (lazy, known chunks)."""
+def formula_design(formula_design_, family) -> Design:
+    """A :class:`Design` from a learned formula (lazy, known chunks); a
+    two-column left-hand side is a (successes, failures) response."""
     parts = formula_design_.design()
     log_exposure = parts.get("exposure")
     coded = formula_design_.coded
     intercept = formula_design_.intercept_index
+    names = formula_design_.endog_names
+    y, n_trials = split_trials(parts["y"], names, family)
     return Design(
-        X=parts["X"], y=parts["y"],
+        X=parts["X"], y=y, n_trials=n_trials,
+        trials_names=None if n_trials is None else tuple(names),
         offset=_total_offset(parts.get("offset"), log_exposure),
         freq_weights=parts.get("freq_weights"), var_weights=parts.get("var_weights"),
         endog_name=formula_design_.endog_name, exog_names=list(formula_design_.exog_names),

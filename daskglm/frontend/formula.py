@@ -65,7 +65,10 @@ class FormulaDesign:
     ----------
     formula : str
     endog_name : str
-        The response's name (patsy's column name of the left-hand side).
+        The response's name (patsy's column name of the left-hand side; for
+        two columns, their list as statsmodels shows it).
+    endog_names : list of str
+        The left-hand side's columns (two: a binomial (successes, failures)).
     exog_names : list of str
         The design's column names, as patsy and statsmodels name them.
     design_info : patsy.DesignInfo
@@ -85,13 +88,16 @@ class FormulaDesign:
         self._partitions = list(partitions)
         self.row_counts = tuple(row_counts)
         lhs, rhs = recipe.design_infos()
-        if len(lhs.column_names) != 1 or any(
+        if len(lhs.column_names) not in (1, 2) or any(
                 info.type != "numerical" for info in lhs.factor_infos.values()):
             raise ValueError(
-                f"the response of {recipe.text!r} must be one numeric column; it gives "
+                f"the response of {recipe.text!r} must be one numeric column (or two, "
+                f"successes and failures, for the Binomial family); it gives "
                 f"{lhs.column_names} (convert a boolean or categorical response to 0/1 floats)")
         self.formula = recipe.text
-        self.endog_name = lhs.column_names[0]
+        self.endog_names = list(lhs.column_names)
+        self.endog_name = self.endog_names[0] if len(self.endog_names) == 1 else \
+            str(self.endog_names)
         self.design_info = rhs
         self.exog_names = list(rhs.column_names)
         self.intercept_index = None
@@ -123,14 +129,16 @@ class FormulaDesign:
         """The design of the data the formula was learned on, lazily.
 
         Returns a dict of dask arrays with known chunk sizes (one chunk per
-        partition, complete rows only): ``"y"``, ``"X"`` and one entry per
+        partition, complete rows only): ``"y"`` (two-dimensional for a
+        two-column left-hand side), ``"X"`` and one entry per
         extra role; with coded terms, ``"X"`` holds the dense columns and
         ``"codes"`` the terms' codes (int32, one column per term).
         """
         roles = list(self._recipe.extras)
         coded = self.coded
         p = len(self.exog_names) if coded is None else len(coded.dense_columns)
-        width = 1 + p + len(roles)
+        k = len(self.endog_names)
+        width = k + p + len(roles)
         build = dask.delayed(design_partition, pure=True, nout=2 if coded else None)
         parts = [build(part, self._recipe, count, coded)
                  for part, count in zip(self._partitions, self.row_counts)]
@@ -138,19 +146,20 @@ class FormulaDesign:
                                   dtype=float)
                   for part, count in zip(parts, self.row_counts)]
         array = da.concatenate(blocks, axis=0)
-        out = {"y": array[:, 0], "X": array[:, 1:1 + p]}
+        out = {"y": array[:, 0] if k == 1 else array[:, :k], "X": array[:, k:k + p]}
         if coded is not None:
             out["codes"] = da.concatenate(
                 [da.from_delayed(part[1], shape=(count, len(coded.terms)), dtype=np.int32)
                  for part, count in zip(parts, self.row_counts)], axis=0)
         for i, role in enumerate(roles):
-            out[role] = array[:, 1 + p + i]
+            out[role] = array[:, k + p + i]
         return out
 
 
 @in_task
 def design_partition(df, recipe, expected, coded=None):
-    """One partition's block ``[y | X | extras]`` (complete rows only); with a
+    """One partition's block ``[y | X | extras]`` (complete rows only; ``y`` is
+    one column per left-hand side column); with a
     :class:`~daskglm.frontend.formula_blocks.CodedLayout`, ``(block, codes)``
     with the coded terms' columns left out of X."""
     df = recipe.prepare(df)
@@ -158,7 +167,7 @@ def design_partition(df, recipe, expected, coded=None):
     rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     lhs_info, rhs_info = recipe.design_infos()
     p = len(rhs_info.column_names) if coded is None else len(coded.dense_columns)
-    width = 1 + p + len(recipe.extras)
+    width = len(lhs_info.column_names) + p + len(recipe.extras)
     codes = None if coded is None else np.empty((len(rows), len(coded.terms)), np.int32)
     if len(rows) == 0:
         block = np.empty((0, width))

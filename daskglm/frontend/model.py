@@ -57,8 +57,12 @@ class GLM:
 
     Parameters
     ----------
-    endog : array of shape (n_samples,)
-        The response (numpy, pandas, dask array or series).
+    endog : array of shape (n_samples,) or (n_samples, 2)
+        The response (numpy, pandas, dask array or series); for the Binomial
+        family also two columns (successes, failures), fitted as statsmodels
+        does: the proportion of successes, with the row's trials as a
+        variance weight and in the binomial log-likelihood (``resid_response``
+        then counts successes, as statsmodels').
     exog : array of shape (n_samples, n_features)
         The design, used as given (no intercept is added; use a column of
         ones, e.g. ``sm.add_constant``). A pandas or dask DataFrame names
@@ -90,7 +94,7 @@ class GLM:
     def __init__(self, endog, exog, family=None, offset=None, exposure=None,
                  freq_weights=None, var_weights=None, missing="none"):
         self.family = _model_family(family, exposure)
-        design = array_design(endog, exog, offset=offset, exposure=exposure,
+        design = array_design(endog, exog, family=self.family, offset=offset, exposure=exposure,
                               freq_weights=freq_weights, var_weights=var_weights,
                               missing=missing)
         self._setup(design, formula=None)
@@ -124,13 +128,16 @@ class GLM:
         model = cls.__new__(cls)
         model.family = model_family
         model._formula_data = data          # read again only for cluster labels by column
-        model._setup(formula_design(learned), formula=learned)
+        model._setup(formula_design(learned, model_family), formula=learned)
         return model
 
     # -- what statsmodels users look for -------------------------------------
     @property
-    def endog_names(self) -> str:
-        return self._raw_design.endog_name
+    def endog_names(self):
+        """The response's name; for a (successes, failures) response, the list
+        of the two columns' names (as statsmodels)."""
+        design = self._raw_design
+        return design.endog_name if design.trials_names is None else list(design.trials_names)
 
     @property
     def exog_names(self) -> list:
@@ -157,7 +164,7 @@ class GLM:
 
         design = replace(self._raw_design, X=np.empty((0, self.k_exog)), y=np.empty(0),
                          offset=None, freq_weights=None, var_weights=None,
-                         exog_names=self.exog_names, formula=None)
+                         exog_names=self.exog_names, formula=None, n_trials=None)
         formula = None if self.formula is None else FormulaDesign(self.formula.recipe, [], [])
         model = type(self).__new__(type(self))
         model.family = self.family
@@ -426,7 +433,9 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
     formula : str
         ``"y ~ x1 + np.log(x2) + C(g) + center(x3)"``. Categorical levels and
         stateful transforms (center, standardize) are learned over every
-        partition, in one pass that moves only levels and sums.
+        partition, in one pass that moves only levels and sums. For the
+        Binomial family the left-hand side may be two columns, successes and
+        failures: ``"NABOVE + NBELOW ~ LOWINC + PERASIAN"`` (see :class:`GLM`).
     data : dask or pandas DataFrame
     family : Family, its name, or a statsmodels family; default Normal.
     offset, exposure, freq_weights, var_weights : str or array, optional

@@ -371,17 +371,24 @@ class GLMResults:
 
     @property
     def resid_response(self):
-        """``y - mu``."""
-        return self._data_design().y - self.mu
+        """``y - mu``; for a (successes, failures) response ``n (y - mu)``, the
+        residual count of successes (statsmodels')."""
+        design = self._data_design()
+        resid = design.y - self.mu
+        return resid if design.n_trials is None else design.n_trials * resid
 
     @property
     def resid_working(self):
-        """``(y - mu) * g'(mu)``."""
-        return self._rowwise(_working_residuals, self._data_design().y, self.mu)
+        """``(y - mu) * g'(mu)``; for a (successes, failures) response
+        ``n^2 (y - mu) g'(mu)``, as statsmodels computes it."""
+        design = self._data_design()
+        arrays = [design.y, self.mu] + ([] if design.n_trials is None else [design.n_trials])
+        return self._rowwise(_working_residuals, *arrays)
 
     @property
     def resid_pearson(self):
-        """``(y - mu) sqrt(var_weights / V(mu))``."""
+        """``(y - mu) sqrt(var_weights / V(mu))`` (with a (successes, failures)
+        response the trials multiply the variance weights)."""
         return self._rowwise(_pearson_residuals, *self._with_var_weights())
 
     @property
@@ -393,7 +400,7 @@ class GLMResults:
     def resid_anscombe_scaled(self):
         """Anscombe residuals over the square root of the scale (statsmodels' family formulas)."""
         design = self._data_design()
-        return resid_anscombe(self.family, design.y, self.mu, design.var_weights,
+        return resid_anscombe(self.family, design.y, self.mu, design.variance_weights,
                               scale=self.scale)
 
     resid_anscombe = resid_anscombe_scaled
@@ -402,13 +409,13 @@ class GLMResults:
     def resid_anscombe_unscaled(self):
         """Anscombe residuals at scale 1."""
         design = self._data_design()
-        return resid_anscombe(self.family, design.y, self.mu, design.var_weights)
+        return resid_anscombe(self.family, design.y, self.mu, design.variance_weights)
 
     def _with_var_weights(self):
         design = self._data_design()
         arrays = [design.y, self.mu]
-        if design.var_weights is not None:
-            arrays.append(design.var_weights)
+        if design.variance_weights is not None:
+            arrays.append(design.variance_weights)
         return arrays
 
     # -- leverage and influence (lazy: one pass when computed) -----------------
@@ -582,8 +589,8 @@ class GLMResults:
 
 
 # Row-wise functions of the lazy arrays: module-level, so they pickle for workers.
-def _working_residuals(family, y, mu):
-    return (y - mu) * family.link.deriv(mu)
+def _working_residuals(family, y, mu, n_trials=1.0):
+    return np.square(n_trials) * (y - mu) * family.link.deriv(mu)
 
 
 def _pearson_residuals(family, y, mu, var_weights=1.0):

@@ -153,25 +153,34 @@ def _statistics_chunk(X_aug, *args):
     return in_row_blocks(_statistics_rows, X_aug, *args)
 
 
-def _scalar_sums(family, y, mu, null_mu, iw, fw, vw):
+def _loglike(family, y, mu, fw, vw, trials, scale):
+    """``sum fw * loglike_obs``: with binomial trials (``vw`` then holds
+    ``var_weights * trials``), the binomial log-likelihood of the counts."""
+    if trials is None:
+        return fw @ family.loglike_obs(y, mu, vw, scale)
+    return fw @ family.loglike_obs(y, mu, vw / trials, scale, n_trials=trials)
+
+
+def _scalar_sums(family, y, mu, null_mu, iw, fw, vw, trials):
     """The scalar fields of :data:`SCALARS`, by name."""
     resid = y - mu
     return {
         "deviance": iw @ family.unit_deviance(y, mu),
         "pearson_chi2": iw @ (np.square(resid) / family.variance(mu)),
         "rss": iw @ np.square(resid),
-        "llf_unit_scale": fw @ family.loglike_obs(y, mu, vw, 1.0),
+        "llf_unit_scale": _loglike(family, y, mu, fw, vw, trials, 1.0),
         "sum_freq_log_var": fw @ np.log(vw),
         "null_deviance": iw @ family.unit_deviance(y, null_mu),
         "null_rss": iw @ np.square(y - null_mu),
-        "null_llf_unit_scale": fw @ family.loglike_obs(y, null_mu, vw, 1.0),
+        "null_llf_unit_scale": _loglike(family, y, null_mu, fw, vw, trials, 1.0),
     }
 
 
 def row_weights(X_aug, offset, weights, side, coef):
     """``(X, iw, fw, vw, eta)`` of one chunk of the augmented design: the
     regressors, the solver's, frequency and variance weights (ones where
-    absent) and the linear predictor at ``coef`` (offset included)."""
+    absent; the variance weights include a binomial response's trials) and
+    the linear predictor at ``coef`` (offset included)."""
     X, fw, vw = side.split(X_aug)
     n = X.shape[0]
     iw = np.ones(n) if weights is None else weights
@@ -201,7 +210,7 @@ def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, n
         _, grad, fisher = family.derivatives(y, eta, hessian=True)
         score = -grad * iw
         null_mu = _null_means(family, n, offset, null_coef, null_mean)
-        sums = _scalar_sums(family, y, mu, null_mu, iw, fw, vw)
+        sums = _scalar_sums(family, y, mu, null_mu, iw, fw, vw, side.trials(X_aug))
     if isinstance(X, CodedMatrix):
         sums["score"], sums["information"] = coded_gram_and_moment(X, iw * fisher, score)
     else:
@@ -295,10 +304,11 @@ def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale, null=No
     def rows(X_aug, y, offset, weights):
         X, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
         with np.errstate(all="ignore"):
-            sums = [fw @ family.loglike_obs(y, family.mean(eta), vw, scale)]
+            trials = side.trials(X_aug)
+            sums = [_loglike(family, y, family.mean(eta), fw, vw, trials, scale)]
             if null is not None:
                 null_mu = _null_means(family, X.shape[0], offset, *null)
-                sums.append(fw @ family.loglike_obs(y, null_mu, vw, scale))
+                sums.append(_loglike(family, y, null_mu, fw, vw, trials, scale))
         return np.array(sums)
     return in_row_blocks(rows, X_aug, y, offset, weights)
 

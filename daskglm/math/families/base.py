@@ -66,6 +66,9 @@ class Family:
     domain_text = "finite"
     #: Names of the constructor's keyword parameters (besides ``link``).
     param_names: tuple = ()
+    #: Whether a model may give the response as (successes, failures) columns,
+    #: fitted as proportions of ``n_trials`` (then ``loglike_obs`` takes ``n_trials=``).
+    takes_trials = False
 
     def __init__(self, link=None):
         link = self.canonical_link() if link is None else L.get_link(link)

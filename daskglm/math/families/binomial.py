@@ -121,6 +121,12 @@ def _log_variance(log_inverse, log1m_inverse):
 class Logistic(Family):
     """Bernoulli / binomial proportions, 0 <= y <= 1 (statsmodels' ``Binomial``).
 
+    A model may also give the response as two columns, (successes, failures):
+    it is then fitted, as statsmodels does, on the proportion
+    ``successes / n`` with ``n = successes + failures`` trials, ``n`` acting
+    as a variance weight everywhere but in the log-likelihood, which is the
+    binomial one of the counts (``loglike_obs(..., n_trials=n)``).
+
     Notes
     -----
     V(mu) = mu (1 - mu); nll = -[y log mu + (1 - y) log(1 - mu)], which is
@@ -133,6 +139,7 @@ class Logistic(Family):
     canonical_link = L.Logit
     allowed_links = (L.Logit, L.Probit, L.CLogLog, L.Log)
     domain_text = "0 <= y <= 1"
+    takes_trials = True
 
     def functions(self):
         link = self.link.scalars
@@ -165,10 +172,17 @@ class Logistic(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2.0 * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
 
-    def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0):
+    def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0, n_trials=1.0):
+        """Per-row log-likelihood of the proportion ``y`` of ``n_trials`` trials
+        (statsmodels' binomial log-likelihood of ``y * n_trials`` successes;
+        the scale does not enter)."""
+        n = np.asarray(n_trials, dtype=float)
+        successes = y * n
         with np.errstate(divide="ignore", invalid="ignore"):
-            combinations = -special.gammaln(y + 1.0) - special.gammaln(2.0 - y)
-            ll = combinations + special.xlogy(y, mu) + special.xlogy(1.0 - y, 1.0 - mu)
+            combinations = special.gammaln(n + 1.0) - special.gammaln(successes + 1.0) \
+                - special.gammaln(n - successes + 1.0)
+            ll = combinations + special.xlogy(successes, mu) \
+                + special.xlogy(n - successes, 1.0 - mu)
         return var_weights * ll
 
 
