@@ -29,7 +29,15 @@ if TYPE_CHECKING:
     from .exceptions import ConvergenceWarning, PerfectSeparationWarning
     from .frontend.model import GLM, glm
     from .inference.results import GLMResults
-    from .math.families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
+    from .math.families import (
+        Binomial,
+        Family,
+        Gaussian,
+        Logistic,
+        NegativeBinomial,
+        Normal,
+        Poisson,
+    )
     from .math.penalties import L1, L2, ElasticNet
 
 #: The submodules and layer packages ``daskglm.<name>`` reaches without an
@@ -61,6 +69,7 @@ _ATTRIBUTE_HOMES = {
     "Normal": ".math.families",
     "Gaussian": ".math.families",
     "Poisson": ".math.families",
+    "NegativeBinomial": ".math.families",
     "L1": ".math.penalties",
     "L2": ".math.penalties",
     "ElasticNet": ".math.penalties",
@@ -81,6 +90,7 @@ __all__ = [
     "Normal",
     "Gaussian",
     "Poisson",
+    "NegativeBinomial",
     "L1",
     "L2",
     "ElasticNet",

@@ -1,7 +1,7 @@
 """Exponential-family distributions for GLMs: per-chunk math, no dask.
 
 One module per family (:mod:`.binomial`, :mod:`.gaussian`,
-:mod:`.poisson`), each built on :class:`~.base.Family`; see :mod:`.base`
+:mod:`.negative_binomial`, :mod:`.poisson`), each built on :class:`~.base.Family`; see :mod:`.base`
 for what a family states and what follows from it. A family written
 outside the package, from :class:`Family`, works with every solver.
 """
@@ -9,6 +9,7 @@ outside the package, from :class:`Family`, works with every solver.
 from .base import FAMILIES, Family, domain_message, get_family, register_family
 from .binomial import Binomial, Logistic
 from .gaussian import Gaussian, Normal
+from .negative_binomial import NegativeBinomial
 from .poisson import Poisson
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Normal",
     "Gaussian",
     "Poisson",
+    "NegativeBinomial",
     "get_family",
     "register_family",
     "FAMILIES",
