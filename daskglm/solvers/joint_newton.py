@@ -22,6 +22,9 @@ _MIN_STEP = 2.0 ** -30
 # The largest change of theta (the parameter's log) one step may make: a
 # factor e^4 in the parameter keeps a far start from overflowing.
 _MAX_THETA_STEP = 4.0
+# Objective differences within this many times noise() are taken as rounding
+# of the sum over the rows (see _closer).
+_ROUNDING = 64.0
 
 
 def fit_with_parameter(solver, X, y, family, regularizer=None, *, max_iter=100, tol=1e-8,
@@ -53,7 +56,8 @@ def fit_with_parameter(solver, X, y, family, regularizer=None, *, max_iter=100, 
         parameter's estimate, ``info["family"]`` the family with the
         parameter fixed there, ``info["joint_hessian"]`` and
         ``info["joint_gradient"]`` the observed Hessian and gradient of the
-        mean objective in ``(b, log parameter)`` at the answer.
+        mean objective in ``(b, log parameter)`` at the answer, and
+        ``info["sum_weights"]`` the sum of the weights that mean is over.
 
     Notes
     -----
@@ -123,7 +127,7 @@ class _JointRun:
             iteration += 1
             candidate = self.objective.evaluate(trial[:-1], trial[-1])
             wanted = evaluation.value + _ARMIJO * step * decrease + noise(evaluation.value)
-            if candidate.value <= wanted:
+            if candidate.value <= wanted or _closer(candidate, evaluation):
                 return trial, candidate, iteration
             step *= 0.5
         return None
@@ -133,9 +137,19 @@ class _JointRun:
         value = float(np.exp(point[-1]))
         info = {"parameter": value, "family": family.with_parameter(value),
                 "joint_hessian": evaluation.hessian, "joint_gradient": evaluation.gradient,
-                "parameter_name": family.estimated_parameter}
+                "parameter_name": family.estimated_parameter,
+                "sum_weights": self.objective.sum_weights}
         return self.trace.result(point[:-1], converged=converged, n_iter=iteration,
                                  objective=evaluation.value, message=message, info=info)
+
+
+def _closer(candidate, evaluation):
+    """Whether a trial point whose objective differs from the current one by
+    rounding only (near the optimum, where the decrease predicted is below the
+    sum's rounding) is nearer the optimum: its gradient is smaller."""
+    level = _ROUNDING * noise(evaluation.value)
+    return (abs(candidate.value - evaluation.value) <= level
+            and np.max(np.abs(candidate.gradient)) < np.max(np.abs(evaluation.gradient)))
 
 
 def _newton_direction(evaluation):
