@@ -202,6 +202,7 @@ FAMILY_LINKS = [
     daskglm.Poisson(), daskglm.Poisson(link="identity"), daskglm.Poisson(link="sqrt"),
     daskglm.Gaussian(), daskglm.Gaussian(link="log"), daskglm.Gaussian(link="inverse"),
     Counts(), CauchitBinomial(link=Cauchit()),
+    daskglm.NegativeBinomial(alpha=0.6), daskglm.NegativeBinomial(link="identity", alpha=2.5),
 ]
 
 
