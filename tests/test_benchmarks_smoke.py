@@ -77,3 +77,17 @@ def test_suite_on_toy_problems_writes_a_report(tmp_path):
     (tmp_path / "smoke.md").unlink()
     report.main([str(tmp_path / "smoke.json")])
     assert (tmp_path / "smoke.md").read_text() == text
+
+
+def test_negbin_benchmark_runs_on_toy_sizes(capsys):
+    from benchmarks import negbin
+
+    options = negbin.parse_args(["--rows", "3000", "--cols", "3", "--big-rows", "4000",
+                                 "--chunk-rows", "2000", "--repeat", "1"])
+    rows = negbin.side_by_side(options)
+    seconds, error, _ = rows["daskglm newton (joint)"]
+    assert seconds > 0 and error <= negbin.ACCURACY
+    _, passes, result = negbin.big(options)
+    assert result.converged and passes >= 2
+    printed = capsys.readouterr().out
+    assert "ratio daskglm / statsmodels" in printed and "daskglm alone, 4,000 rows" in printed

@@ -229,6 +229,43 @@ class NegativeBinomial(Family):
     def closed_form_row(self):
         return _log_row(self._fixed_alpha()) if isinstance(self.link, L.Log) else None
 
+    # -- numpy methods in numpy ---------------------------------------------
+    # The base class applies the compiled scalars to arrays; alpha is a
+    # closure constant of those, so every new alpha (one per fit when alpha is
+    # estimated) would compile the row loops again (seconds) and add entries
+    # to numba's cache. The statistics and results use these numpy forms of
+    # the same formulas instead; the passes and solvers keep the compiled row.
+    def variance(self, mu):
+        mu = np.asarray(mu, dtype=float)
+        return mu + self._fixed_alpha() * mu * mu
+
+    def derivatives(self, y, eta, *, hessian=True):
+        """Per-row ``(nll, d nll / d eta, Fisher weight)``, from the link's
+        log-scale helpers: ``1 / V(mu)`` is ``exp(-log mu - log(1 + alpha mu))``."""
+        alpha = self._fixed_alpha()
+        y, eta = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(eta, dtype=float))
+        link = self.link
+        with np.errstate(all="ignore"):
+            mu = link.inverse(eta)
+            log_mu = link.log_inverse(eta)
+            log1p_scaled = np.logaddexp(0.0, log_mu + math.log(alpha))
+            nll = (y + 1.0 / alpha) * log1p_scaled - np.where(y != 0.0, y * log_mu, 0.0)
+            nll = np.where((mu >= 0.0) & ~np.isnan(nll), nll, np.inf)
+            log_ratio = link.log_inverse_deriv(eta) - log_mu - log1p_scaled  # log |dmu| / V
+            sign = np.where(link.inverse_deriv(eta) < 0.0, -1.0, 1.0)
+            gradient = sign * (np.exp(log_mu + log_ratio) - y * np.exp(log_ratio))
+            fisher = np.exp(link.log_inverse_deriv(eta) + log_ratio) if hessian else None
+        return nll[()], gradient[()], None if fisher is None else fisher[()]
+
+    def nll(self, y, eta):
+        return self.derivatives(y, eta, hessian=False)[0]
+
+    def gradient(self, y, eta):
+        return self.derivatives(y, eta, hessian=False)[1]
+
+    def fisher_weights(self, eta):
+        return self.derivatives(self.mean(eta), eta)[2]
+
     def variance_deriv(self, mu):
         return 1.0 + 2.0 * self._fixed_alpha() * np.asarray(mu, dtype=float)
 
