@@ -168,7 +168,7 @@ def big(options):
     passes = res.solver_result.n_passes
     print(f"\ndaskglm alone, {n:,} rows x {p} columns in {X.numblocks[0]} persisted chunks: "
           f"{seconds:.2f} s for the fit and its statistics ({passes} passes for the fit, one "
-          f"for the statistics; converged={res.converged}); alpha = {res.alpha:.5f} +- "
+          f"validating the data, one for the statistics; converged={res.converged}); alpha = {res.alpha:.5f} +- "
           f"{res.bse_alpha:.5f} (true {ALPHA}); max |coef - true| = "
           f"{np.max(np.abs(res.params.to_numpy() - true_coef(p))):.2e}")
     return seconds, passes, res
