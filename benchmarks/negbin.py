@@ -18,8 +18,8 @@
 - **ours alone** on ``--big-rows`` rows (default 1e7; 0 skips it): the
   design and the response as a dask array in ``--chunk-rows`` chunks,
   persisted before the clock starts; time, passes over the data and the
-  estimates. statsmodels is not run there (see the docs' notes in
-  ``benchmarks/results/negbin.md``).
+  estimates. statsmodels is not run there (what happens to it at 1e6 and
+  1e7 rows: ``benchmarks/results/negbin.md``).
 """
 
 from __future__ import annotations
@@ -168,8 +168,8 @@ def big(options):
     passes = res.solver_result.n_passes
     print(f"\ndaskglm alone, {n:,} rows x {p} columns in {X.numblocks[0]} persisted chunks: "
           f"{seconds:.2f} s for the fit and its statistics ({passes} passes for the fit, one "
-          f"validating the data, one for the statistics; converged={res.converged}); alpha = {res.alpha:.5f} +- "
-          f"{res.bse_alpha:.5f} (true {ALPHA}); max |coef - true| = "
+          f"validating the data, one for the statistics; converged={res.converged}); "
+          f"alpha = {res.alpha:.5f} +- {res.bse_alpha:.5f} (true {ALPHA}); max |coef - true| = "
           f"{np.max(np.abs(res.params.to_numpy() - true_coef(p))):.2e}")
     return seconds, passes, res
 
