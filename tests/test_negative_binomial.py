@@ -322,3 +322,33 @@ def test_estimated_alpha_refusals_come_before_any_pass():
         solvers.newton(X, y, daskglm.NegativeBinomial(alpha="estimate"), daskglm.L2(0.1))
     with pytest.raises(ValueError, match=r"has no fixed alpha"):
         daskglm.NegativeBinomial(alpha="estimate").variance(np.ones(3))
+
+
+def test_fixed_alpha_robust_covariance_uses_the_observed_information():
+    """The log link is not the family's canonical link: HC0's bread is the
+    observed information, as in statsmodels."""
+    X, y = synthetic(n=2000, seed=12)
+    reference = sm.GLM(y, X, family=sm.families.NegativeBinomial(alpha=ALPHA)).fit(
+        tol=1e-12, cov_type="HC0")
+    X_dask, y_dask = three_chunks(X, y)
+    result = daskglm.GLM(y_dask, X_dask, family=daskglm.NegativeBinomial(alpha=ALPHA)).fit(
+        cov_type="HC0")
+    assert not result.family.is_canonical
+    np.testing.assert_allclose(result.bse, reference.bse, rtol=1e-5)
+
+
+def test_estimated_fit_saves_and_loads_with_its_alpha(tmp_path):
+    X, y = synthetic(n=1500, seed=13)
+    result = daskglm.GLM(y, X, family=daskglm.NegativeBinomial(alpha="estimate")).fit()
+    llnull = result.llnull
+    path = tmp_path / "nb.pickle"
+    result.save(path)
+    loaded = daskglm.GLMResults.load(path)
+    assert loaded.alpha == result.alpha and loaded.bse_alpha == result.bse_alpha
+    assert loaded.llnull == llnull and loaded.family == daskglm.NegativeBinomial(alpha=result.alpha)
+    np.testing.assert_allclose(np.asarray(loaded.predict(X[:5])), np.asarray(result.mu)[:5],
+                               rtol=1e-12)
+    fixed = daskglm.GLM(y, X, family=daskglm.NegativeBinomial(alpha=result.alpha)).fit()
+    with pytest.raises(AttributeError, match="alpha was not estimated in this fit"):
+        fixed.bse_alpha
+    np.testing.assert_allclose(fixed.params, result.params, rtol=1e-7)
