@@ -350,5 +350,5 @@ def test_estimated_fit_saves_and_loads_with_its_alpha(tmp_path):
                                rtol=1e-12)
     fixed = daskglm.GLM(y, X, family=daskglm.NegativeBinomial(alpha=result.alpha)).fit()
     with pytest.raises(AttributeError, match="alpha was not estimated in this fit"):
-        fixed.bse_alpha
+        _ = fixed.bse_alpha
     np.testing.assert_allclose(fixed.params, result.params, rtol=1e-7)
