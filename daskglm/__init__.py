@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from .exceptions import ConvergenceWarning, PerfectSeparationWarning
     from .frontend.model import GLM, glm
     from .inference.results import GLMResults
-    from .math.families import Binomial, Family, Gaussian, Logistic, Normal, Poisson, Tweedie
+    from .math.families import (
+        Binomial,
+        Family,
+        Gaussian,
+        Logistic,
+        NegativeBinomial,
+        Normal,
+        Poisson,
+        Tweedie,
+    )
     from .math.penalties import L1, L2, ElasticNet
 
 #: The submodules and layer packages ``daskglm.<name>`` reaches without an
@@ -61,6 +70,7 @@ _ATTRIBUTE_HOMES = {
     "Normal": ".math.families",
     "Gaussian": ".math.families",
     "Poisson": ".math.families",
+    "NegativeBinomial": ".math.families",
     "Tweedie": ".math.families",
     "L1": ".math.penalties",
     "L2": ".math.penalties",
@@ -82,6 +92,7 @@ __all__ = [
     "Normal",
     "Gaussian",
     "Poisson",
+    "NegativeBinomial",
     "Tweedie",
     "L1",
     "L2",

@@ -109,3 +109,17 @@ def test_families_vs_glum_on_toy_data(capsys):
     # Gamma runs where daskglm has it, else says it was skipped
     assert any(r["case"] == "gamma" for r in records) or "no 'gamma' family here" in shown
     assert "Tweedie(var_power=1.5) (log) / Poisson (log)" in shown
+
+
+def test_negbin_benchmark_runs_on_toy_sizes(capsys):
+    from benchmarks import negbin
+
+    options = negbin.parse_args(["--rows", "3000", "--cols", "3", "--big-rows", "4000",
+                                 "--chunk-rows", "2000", "--repeat", "1"])
+    rows = negbin.side_by_side(options)
+    seconds, error, _ = rows["daskglm newton (joint)"]
+    assert seconds > 0 and error <= negbin.ACCURACY
+    _, passes, result = negbin.big(options)
+    assert result.converged and passes >= 2
+    printed = capsys.readouterr().out
+    assert "ratio daskglm / statsmodels" in printed and "daskglm alone, 4,000 rows" in printed

@@ -20,6 +20,9 @@ CASES = [
     (daskglm.Poisson(links.Sqrt()), sm.families.Poisson(sm.families.links.Sqrt())),
     (daskglm.Normal(), sm.families.Gaussian()),
     (daskglm.Normal(links.Log()), sm.families.Gaussian(sm.families.links.Log())),
+    (daskglm.NegativeBinomial(alpha=0.6), sm.families.NegativeBinomial(alpha=0.6)),
+    (daskglm.NegativeBinomial(links.Identity(), alpha=2.5),
+     sm.families.NegativeBinomial(sm.families.links.Identity(), alpha=2.5)),
 ]
 IDS = [repr(f) for f, _ in CASES]
 

@@ -204,6 +204,7 @@ FAMILY_LINKS = [
     daskglm.Tweedie(var_power=1.5), daskglm.Tweedie(var_power=2.5),
     daskglm.Tweedie(var_power=0.0),
     Counts(), CauchitBinomial(link=Cauchit()),
+    daskglm.NegativeBinomial(alpha=0.6), daskglm.NegativeBinomial(link="identity", alpha=2.5),
 ]
 
 

@@ -15,6 +15,7 @@ read by :mod:`daskglm.inference.results`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import threading
 import warnings
@@ -267,6 +268,7 @@ class GLM:
             invalid data, or an unknown ``cov_type``.
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
+        self._check_estimable(method, cov_type)
         design, facts = self._prepare(persist)
         if design.coded is not None:
             check_coded_design(cov_type, design.n_features)
@@ -306,6 +308,11 @@ class GLM:
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
+        if self.family.estimated_parameter is not None:
+            name = self.family.estimated_parameter
+            raise ValueError(f"{self.family!r} estimates {name} by unpenalized maximum "
+                             f"likelihood (fit); a penalized fit needs a fixed {name}, e.g. "
+                             f"the one fit() estimated")
         design, facts = self._prepare(persist)
         result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
                              callback, solver_options)
@@ -329,6 +336,19 @@ class GLM:
 
         return profile_tweedie_power(self, powers, **fit_options)
 
+    def _check_estimable(self, method, cov_type):
+        """Refuse, before any pass, what an estimated family parameter does not support."""
+        name = self.family.estimated_parameter
+        if name is None:
+            return
+        if solvers.get_solver(method) is not solvers.newton:
+            raise ValueError(f"{self.family!r} estimates {name} with the coefficients by "
+                             f"method='newton'; {_method_name(method)!r} needs a fixed {name}")
+        if cov_type != "nonrobust":
+            raise ValueError(f"cov_type={cov_type!r} is not available when {name} is "
+                             "estimated; the covariance is the inverse observed information "
+                             "of the coefficients and alpha ('nonrobust')")
+
     def _solve(self, design, method, penalty, max_iter, tol, progress, start_params,
                callback, solver_options):
         solver = solvers.get_solver(method)
@@ -350,30 +370,37 @@ class GLM:
         result.info["persisted"] = design.is_dask and design.X is not self._raw_design.X
         return result
 
-    def _null_model(self, design, facts, tol):
+    def _null_model(self, design, facts, tol, family):
         """``(null_coef, null_mean)`` of statsmodels' intercept-only model."""
         if not design.has_offset:
             return None, facts.weighted_mean_y
-        rows = design.X.chunks[0] if design.is_dask else design.n_rows
-        ones = da.ones((design.n_rows, 1), chunks=(rows, 1)) if design.is_dask else \
-            np.ones((design.n_rows, 1))
-        fit = solvers.newton(ones, design.y, self.family, tol=tol, offset=design.offset,
-                             weights=design.weights, persist=False)
-        return float(fit.coef[0]), None
+        return float(_intercept_only_fit(design, family, tol).coef[0]), None
+
+    def _null_loglike(self, design, tol):
+        """The log-likelihood of the intercept-only model with the family's
+        parameter estimated too (statsmodels' discrete ``llnull``)."""
+        fit = _intercept_only_fit(design, self.family, tol)
+        return -fit.objective * fit.info["sum_weights"]
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
                  cov_options=None):
-        null_coef, null_mean = self._null_model(design, facts, tol)
-        request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
-        statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
+        # an estimated family parameter: the statistics are those of the family
+        # with the parameter fixed at its estimate
+        family = result.info.get("family", self.family)
+        null_coef, null_mean = self._null_model(design, facts, tol, family)
+        request = statistics_request(cov_type, family, 0 if groups is None else groups[1])
+        statistics = statistics_pass(design, family, result.coef, null_coef=null_coef,
                                      null_mean=null_mean, groups=groups, request=request)
-        statistics = complete_statistics(cov_type, design, self.family, result.coef, statistics)
+        statistics = complete_statistics(cov_type, design, family, result.coef, statistics)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
         if penalty is None or penalty.alpha == 0:
-            _check_identified(result, statistics, facts, self.family)
+            _check_identified(result, statistics, facts, family)
+        null_loglike = None if family is self.family else \
+            functools.partial(self._null_loglike, design, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
-                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
+                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options,
+                          family=family, null_loglike=null_loglike)
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
@@ -494,6 +521,15 @@ def _model_family(family, exposure):
     family = get_family(Normal() if family is None else family)
     check_exposure(family, exposure)
     return family
+
+
+def _intercept_only_fit(design, family, tol):
+    """The newton fit of the design's rows on a column of ones (offset and weights kept)."""
+    rows = design.X.chunks[0] if design.is_dask else design.n_rows
+    ones = da.ones((design.n_rows, 1), chunks=(rows, 1)) if design.is_dask else \
+        np.ones((design.n_rows, 1))
+    return solvers.newton(ones, design.y, family, tol=tol, offset=design.offset,
+                          weights=design.weights, persist=False)
 
 
 def _name_columns(design, facts):

@@ -33,6 +33,7 @@ from ..passes.statistics import FitStatistics, loglike_pass, loglikelihoods_pass
 from . import hypothesis
 from .covariance import COV_TYPES, DENSE_COVARIANCE_LIMIT, CodedCovariance, covariance_matrix
 from .distributions import get_distribution, resid_anscombe
+from .estimated_parameter import estimated_parameter
 from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
@@ -78,6 +79,15 @@ class GLMResults:
     k_constant : int
         1 when the design has an intercept.
     solver_result : SolverResult
+    alpha, bse_alpha : float
+        With ``NegativeBinomial(alpha="estimate")``: the maximum likelihood
+        estimate of alpha and its standard error. ``params`` and ``bse``
+        stay the coefficients'; their covariance is the block of the joint
+        covariance of ``(b, alpha)`` (:meth:`cov_params_joint`), the inverse
+        observed information as statsmodels' discrete ``NegativeBinomial``
+        reports it, and ``llf``, ``aic``, ``bic`` count alpha as a parameter
+        (``k_extra = 1``). ``llnull`` is then statsmodels' discrete one: the
+        intercept-only model with its own alpha (fitted when first asked).
 
     Beyond statsmodels' statistics of the fit, the results test hypotheses
     (:meth:`t_test`, :meth:`wald_test`, :meth:`wald_test_terms`,
@@ -91,9 +101,10 @@ class GLMResults:
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
                  method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
-                 cov_options=None):
+                 cov_options=None, family=None, null_loglike=None):
         self.model = model
-        self.family = model.family
+        # the family fitted: the model's, with an estimated parameter fixed at its estimate
+        self.family = model.family if family is None else family
         self._design = design
         self._coded = design.coded           # the layout of coded terms (kept after remove_data)
         self.solver_result = solver_result
@@ -105,6 +116,8 @@ class GLMResults:
         self.params = pd.Series(design.to_patsy(solver_result.coef),
                                 index=list(design.exog_names))
         self.converged = solver_result.converged
+        self._estimated = estimated_parameter(solver_result, design.to_patsy)
+        self.k_extra = int(self._estimated is not None)
         self.n_iter = solver_result.n_iter
         self.k_constant = int(design.intercept is not None)
         self.nobs = design.n_rows
@@ -117,7 +130,8 @@ class GLMResults:
         self.null_deviance = statistics.null_deviance
         self.pearson_chi2 = statistics.pearson_chi2
         self.scale = self._estimated_scale()
-        self.llf, self.llnull = self._loglikelihoods()
+        self.llf, self._llnull = self._loglikelihoods()
+        self._null_loglike = null_loglike      # the estimated-parameter null fit, lazily
         # statsmodels' cov_kwds: the description and the options (not the groups' labels)
         self.cov_kwds = {"description": COV_TYPES[cov_type].description,
                          **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
@@ -155,14 +169,43 @@ class GLMResults:
         return llf, llnull
 
     @property
+    def llnull(self) -> float:
+        """The log-likelihood of the intercept-only model (with an estimated
+        family parameter: its own estimate, one more fit when first asked)."""
+        if self._null_loglike is not None:
+            self._llnull, self._null_loglike = float(self._null_loglike()), None
+        return self._llnull
+
+    @property
+    def alpha(self) -> float:
+        """The estimated alpha (``NegativeBinomial(alpha="estimate")`` only)."""
+        return self._estimated_value("alpha").value
+
+    @property
+    def bse_alpha(self) -> float:
+        """The standard error of the estimated alpha."""
+        return self._estimated_value("alpha").bse
+
+    def _estimated_value(self, name):
+        if self._estimated is None or self._estimated.name != name:
+            raise AttributeError(f"{name} was not estimated in this fit (a family "
+                                 f"parameter is estimated with e.g. {name}='estimate')")
+        return self._estimated
+
+    def cov_params_joint(self) -> pd.DataFrame:
+        """The covariance of the coefficients and the estimated family parameter
+        (the inverse observed information, as statsmodels' discrete models)."""
+        return self._estimated_value("alpha").frame(self.params.index)
+
+    @property
     def aic(self) -> float:
-        """-2 llf + 2 (df_model + 1)."""
-        return -2.0 * self.llf + 2.0 * (self.df_model + 1)
+        """-2 llf + 2 (df_model + 1 + k_extra)."""
+        return -2.0 * self.llf + 2.0 * (self.df_model + 1 + self.k_extra)
 
     @property
     def bic_llf(self) -> float:
-        """-2 llf + log(sum of freq_weights) (df_model + 1)."""
-        return -2.0 * self.llf + np.log(self.wnobs) * (self.df_model + 1)
+        """-2 llf + log(sum of freq_weights) (df_model + 1 + k_extra)."""
+        return -2.0 * self.llf + np.log(self.wnobs) * (self.df_model + 1 + self.k_extra)
 
     @property
     def bic_deviance(self) -> float:
@@ -210,7 +253,7 @@ class GLMResults:
         parameter count ``k = df_model + 1``.
         """
         crit = str(crit).lower()
-        k_params = self.df_model + 1 + dk_params
+        k_params = self.df_model + 1 + self.k_extra + dk_params
         if crit == "aic":
             return -2.0 * self.llf + 2.0 * k_params
         if crit == "bic":
@@ -262,6 +305,8 @@ class GLMResults:
         coded = self._coded is not None
         if self.regularizer is not None:
             return None if coded else np.full((p, p), np.nan)
+        if self._estimated is not None:        # the coefficients' block of the joint one
+            return self._estimated.covariance[:p, :p]
         if coded and self.cov_type == "nonrobust":
             return None                # blocks: see _coded_covariance and bse
         cov = covariance_matrix(self.cov_type, self._stats, scale=self.scale, nobs=self.nobs,
@@ -289,6 +334,8 @@ class GLMResults:
         p = len(self.params)
         if self.regularizer is not None:
             return np.full((p, p), np.nan)
+        if self._estimated is not None:        # the coefficients' block of the joint one
+            return self._estimated.covariance[:p, :p]
         information = self._stats.information
         if isinstance(information, BlockHessian):
             self._check_dense_size()
@@ -534,6 +581,7 @@ class GLMResults:
         pass over the fit's rows (residuals, influence, score tests,
         in-sample predictions) then raises ``ValueError``. The model the fit
         came from is left as it is (the results take a copy without data)."""
+        _ = self.llnull                      # a null fit still to make needs the rows
         self.model = self.model.without_data()
         self._design = None
 

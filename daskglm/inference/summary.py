@@ -10,6 +10,8 @@ it directly, with the rows of statsmodels' GLM layout.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+from scipy import stats
 from statsmodels.iolib.summary import Summary
 
 __all__ = ["glm_summary"]
@@ -70,7 +72,13 @@ def glm_summary(results, yname=None, xname=None, title=None, alpha=0.05) -> Summ
     summary = Summary()
     summary.add_table_2cols(results, gleft=left, gright=right, yname=yname, xname=xname,
                             title=TITLE if title is None else title)
-    summary.add_table_params(results, yname=yname, xname=xname, alpha=alpha,
+    table, names = results, xname
+    if results.k_extra:             # the estimated family parameter gets a row too
+        table = _WithParameter(results)
+        names = None if xname is None else [*xname, table.params.index[-1]]
+        names = list(table.params.index) if names is None else names
+        yname = results.model.endog_names if yname is None else yname
+    summary.add_table_params(table, yname=yname, xname=names, alpha=alpha,
                              use_t=results.use_t)
     notes = []
     if results.regularizer is not None:
@@ -81,3 +89,23 @@ def glm_summary(results, yname=None, xname=None, title=None, alpha=0.05) -> Summ
     if notes:
         summary.add_extra_txt(notes)
     return summary
+
+
+class _WithParameter:
+    """The coefficients and an estimated family parameter (alpha) as one table's
+    rows: what statsmodels' coefficient table reads, as its discrete
+    ``NegativeBinomial`` shows alpha."""
+
+    def __init__(self, results):
+        covariance = results.cov_params_joint()
+        name = covariance.index[-1]
+        self.params = pd.concat([results.params, pd.Series({name: getattr(results, name)})])
+        self.bse = pd.Series(np.sqrt(np.diag(covariance.to_numpy())), index=self.params.index)
+        self.tvalues = self.params / self.bse
+        self.pvalues = pd.Series(2.0 * stats.norm.sf(np.abs(self.tvalues)),
+                                 index=self.params.index)
+        self.use_t = results.use_t
+
+    def conf_int(self, alpha=0.05):
+        half = stats.norm.ppf(1.0 - alpha / 2.0) * self.bse
+        return pd.DataFrame({0: self.params - half, 1: self.params + half})

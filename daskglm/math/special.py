@@ -12,7 +12,11 @@ the log-CDF is a sum of logarithms that no tail underflows:
 - :func:`ndtr`, :func:`log_ndtr`: Phi(x) and log Phi(x), accurate in both
   tails (Phi to a few ulp where ``0.5 * erfc(-x / sqrt 2)`` loses about
   x^2 ulp to the rounding of its argument);
-- :func:`normal_pdf`: phi(x), from the same exponential as :func:`ndtr`.
+- :func:`normal_pdf`: phi(x), from the same exponential as :func:`ndtr`;
+- :func:`digamma`, :func:`trigamma`: psi(x) and psi'(x) for x > 0 (the
+  recurrence up to x >= 10, then the asymptotic series; within a few ulp of
+  ``scipy.special.digamma`` and ``polygamma(1, .)``), for likelihoods with a
+  ``lgamma`` in a parameter (the negative binomial's alpha).
 
 Compiled into one function with the same argument, ``ndtr`` and
 ``normal_pdf`` share that exponential: LLVM computes it once.
@@ -26,7 +30,8 @@ import numpy as np
 
 from .compiled import jit
 
-__all__ = ["erfcx", "exp_half_square", "ndtr", "log_ndtr", "normal_pdf"]
+__all__ = ["erfcx", "exp_half_square", "ndtr", "log_ndtr", "normal_pdf", "digamma",
+           "trigamma"]
 
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -383,3 +388,42 @@ def log_ndtr(x):
     if x > 0.0:
         return math.log1p(-0.5 * exp_half_square(x) * erfcx(x * _SQRT_HALF))
     return -0.5 * x * x + math.log(0.5 * erfcx(-x * _SQRT_HALF))
+
+
+# The recurrences psi(x) = psi(x + 1) - 1 / x and psi'(x) = psi'(x + 1) + 1 / x^2
+# lift x to at least this; there the asymptotic series below, cut after the
+# x^-14 (x^-15) term, is exact to double precision (the next term is 1e-16).
+_ASYMPTOTIC_FROM = 10.0
+
+
+@jit
+def digamma(x):
+    """psi(x) = d log Gamma(x) / dx for x > 0 (NaN otherwise)."""
+    if not x > 0.0:
+        return math.nan
+    shift = 0.0
+    while x < _ASYMPTOTIC_FROM:
+        shift += 1.0 / x
+        x += 1.0
+    inv2 = 1.0 / (x * x)
+    # sum_k B_2k / (2k x^2k), k = 1..7, in Horner form
+    series = inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
+        1.0 / 240 - inv2 * (1.0 / 132 - inv2 * (691.0 / 32760 - inv2 / 12.0))))))
+    return math.log(x) - 0.5 / x - series - shift
+
+
+@jit
+def trigamma(x):
+    """psi'(x), the derivative of :func:`digamma`, for x > 0 (NaN otherwise)."""
+    if not x > 0.0:
+        return math.nan
+    shift = 0.0
+    while x < _ASYMPTOTIC_FROM:
+        shift += 1.0 / (x * x)
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    # 1/x + 1/(2x^2) + sum_k B_2k / x^(2k+1), k = 1..7
+    series = inv * inv2 * (1.0 / 6 - inv2 * (1.0 / 30 - inv2 * (1.0 / 42 - inv2 * (
+        1.0 / 30 - inv2 * (5.0 / 66 - inv2 * (691.0 / 2730 - inv2 * 7.0 / 6.0))))))
+    return inv + 0.5 * inv2 + series + shift

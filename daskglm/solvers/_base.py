@@ -129,6 +129,11 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     the data itself is checked by the first pass.
     """
     family = get_family(family)
+    if family.estimated_parameter is not None:
+        raise ValueError(
+            f"solver {solver.solver_name!r} cannot estimate {family!r}'s "
+            f"{family.estimated_parameter}: newton estimates it with the coefficients "
+            f"(unpenalized); other solvers need a fixed {family.estimated_parameter}")
     regularizer = get_regularizer(regularizer)
     check_penalty(solver.solver_name, regularizer, solver.handles_nonsmooth)
     check_iterations(max_iter, tol)

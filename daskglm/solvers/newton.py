@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..math.families import Logistic
+from ..math.families import Logistic, get_family
 from ._base import Trace, setup
 from ._base import noise as _noise
 from ._quadratic import minimise_quadratic
 from ._registry import register_solver
+from .joint_newton import fit_with_parameter
 
 __all__ = ["newton"]
 
@@ -38,6 +39,9 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
         numpy or dask array (rows in chunks). No intercept is added.
     y : array of shape (n_samples,)
     family : Family
+        A family with a parameter to estimate (``NegativeBinomial(alpha="estimate")``)
+        is fitted by :func:`daskglm.solvers.joint_newton.fit_with_parameter`
+        (Newton in the coefficients and the parameter's log, unpenalized).
     regularizer : L1, L2, ElasticNet or None
     max_iter : int
         Most passes over the data.
@@ -88,6 +92,12 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     Lee, Sun & Saunders (2014), Proximal Newton-type methods for minimizing
     composite functions. Friedman, Hastie & Tibshirani (2010), glmnet.
     """
+    family = get_family(family)
+    if family.estimated_parameter is not None:
+        return fit_with_parameter(newton, X, y, family, regularizer, max_iter=max_iter,
+                                  tol=tol, offset=offset, weights=weights,
+                                  unpenalized=unpenalized, init=init, callback=callback,
+                                  persist=persist)
     problem = setup(newton, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                     persist=persist)

@@ -60,7 +60,10 @@ class Family:
     """
 
     name = "family"
-    canonical_link: type[L.Link] = L.Identity
+    canonical_link: type[L.Link] | None = L.Identity
+    #: The link ``link=None`` takes when it is not the canonical one (statsmodels'
+    #: negative binomial defaults to the log link); None: the canonical link.
+    default_link: type[L.Link] | None = None
     allowed_links: tuple = ()
     estimates_scale = False
     domain_text = "finite"
@@ -71,7 +74,8 @@ class Family:
     takes_trials = False
 
     def __init__(self, link=None):
-        link = self.canonical_link() if link is None else L.get_link(link)
+        link = (self.default_link or self.canonical_link)() if link is None \
+            else L.get_link(link)
         if not isinstance(link, self.allowed_links):
             allowed = ", ".join(cls.name for cls in self.allowed_links)
             raise ValueError(
@@ -119,7 +123,31 @@ class Family:
 
     @property
     def is_canonical(self) -> bool:
-        return self.link == self.canonical_link()
+        return self.canonical_link is not None and self.link == self.canonical_link()
+
+    @property
+    def is_default_link(self) -> bool:
+        """Whether the link is the one ``link=None`` takes."""
+        return self.link == (self.default_link or self.canonical_link)()
+
+    # -- a parameter estimated with the coefficients ----------------------------
+    #: The name of a family parameter the model estimates jointly with the
+    #: coefficients by maximum likelihood (None: every parameter is fixed).
+    #: A family that sets it gives :meth:`parameter_row` and
+    #: :meth:`with_parameter`, and keeps its fixed-parameter methods for the
+    #: family :meth:`with_parameter` returns.
+    estimated_parameter: str | None = None
+
+    def parameter_row(self):
+        """An ``@njit`` row ``(y, eta, theta) -> (nll, d/deta, d2/deta2, d/dtheta,
+        d2/dtheta2, d2/deta dtheta)`` of the full negative log-likelihood (every
+        constant included, observed second derivatives), ``theta`` the log of
+        the estimated parameter."""
+        raise NotImplementedError(f"{self!r} estimates no parameter")
+
+    def with_parameter(self, value):
+        """The same family with its estimated parameter fixed at ``value``."""
+        raise NotImplementedError(f"{self!r} estimates no parameter")
 
     def with_link(self, link):
         """The same family, parameters included, with another link."""
@@ -127,7 +155,7 @@ class Family:
 
     def __repr__(self):
         args = [f"{name}={value!r}" for name, value in zip(self.param_names, self.params)]
-        if not self.is_canonical:
+        if not self.is_default_link:
             args.insert(0, f"link={self.link!r}")
         return f"{type(self).__name__}({', '.join(args)})"
 
