@@ -12,7 +12,7 @@ LINKS = [links.Logit(), links.Probit(), links.CLogLog(), links.Log(), links.Iden
 
 SM_LINKS = {"logit": sm_links.Logit(), "probit": sm_links.Probit(), "cloglog": sm_links.CLogLog(),
             "log": sm_links.Log(), "identity": sm_links.Identity(),
-            "inverse": sm_links.InversePower(), "sqrt": sm_links.Sqrt()}
+            "inverse_power": sm_links.InversePower(), "sqrt": sm_links.Sqrt()}
 
 
 def mean_grid(link):

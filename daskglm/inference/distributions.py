@@ -33,7 +33,9 @@ def statsmodels_family(family):
         raise ValueError(f"{family!r} has no statsmodels counterpart for this statistic")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # a non-canonical link's DomainWarning
-        return family_class(link=link_class())
+        link = family.link
+        return family_class(link=link_class(**{name: getattr(link, name)
+                                               for name in link.param_names}))
 
 
 def _anscombe_block(sm_family, scale, y, mu, var_weights=1.0):
