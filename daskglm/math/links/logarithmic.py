@@ -51,8 +51,8 @@ class Log(Link):
 
     def functions(self):
         return dict(link=_log_link, deriv=_log_deriv, inverse=_exp, inverse_deriv=_exp,
-                    inverse_deriv2=_exp, log_inverse=_log_log_inverse, log1m_inverse=_log_log1m_inverse,
-                    log_inverse_deriv=_log_log_inverse)
+                    inverse_deriv2=_exp, log_inverse=_log_log_inverse,
+                    log1m_inverse=_log_log1m_inverse, log_inverse_deriv=_log_log_inverse)
 
 
 # -- log-complement ----------------------------------------------------------------------
