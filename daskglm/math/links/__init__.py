@@ -107,8 +107,8 @@ def _from_statsmodels(link) -> Link:
         cls = _SPELLINGS.get(ancestor.__name__.lower())
         if cls is None:
             continue
-        dbn = getattr(link, "dbn", None)
-        if hasattr(cls, "dbn") and "dbn" not in cls.param_names and dbn is not cls.dbn:
+        dbn, usual = getattr(link, "dbn", None), getattr(cls, "dbn", None)
+        if usual is not None and "dbn" not in cls.param_names and dbn is not usual:
             return CDFLink(dbn)     # statsmodels' Probit or Cauchy given another dbn
         return cls(**{name: getattr(link, name) for name in cls.param_names})
     raise ValueError(f"statsmodels link {type(link).__name__} has no daskglm counterpart; "

@@ -133,17 +133,24 @@ def _spec_of(dbn, base):
     """The string naming ``dbn`` (None unless scipy.stats' own, with real arguments)."""
     public = getattr(scipy.stats, base.name, None)
     # (a frozen distribution holds a copy of scipy's instance, not the instance)
-    if type(public) is not type(base) or (public.a, public.b) != (base.a, base.b):
+    if public is None or type(public) is not type(base) \
+            or (public.a, public.b) != (base.a, base.b):
         return None
     if dbn is base:
         return base.name
-    values = [*dbn.args, *dbn.kwds.values()]
-    if not all(isinstance(value, numbers.Real) and not isinstance(value, bool)
-               for value in values):
+    names = [*(base.shapes.split(", ") if base.shapes else ()), "loc", "scale"]
+    if len(dbn.args) > len(names):
         return None
-    args = [repr(float(value)) for value in dbn.args]
-    args += [f"{key}={float(value)!r}" for key, value in sorted(dbn.kwds.items())]
-    return f"{base.name}({', '.join(args)})"
+    named = {**dict(zip(names, dbn.args)), **dbn.kwds}
+    if not all(isinstance(value, numbers.Real) and not isinstance(value, bool)
+               for value in named.values()):
+        return None
+    defaults = {"loc": 0.0, "scale": 1.0}
+    # one spelling for equal distributions: every argument by keyword, in
+    # scipy's order, the default location and scale left out
+    args = [f"{name}={float(named[name])!r}" for name in names
+            if name in named and float(named[name]) != defaults.get(name)]
+    return f"{base.name}({', '.join(args)})" if args else base.name
 
 
 def _standard_form(dbn, spec):

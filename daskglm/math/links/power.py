@@ -82,7 +82,7 @@ class Power(Link):
     """
 
     name = "power"
-    param_names = ("power",)
+    param_names: tuple = ("power",)
 
     def __init__(self, power=1.0):
         power = real_parameter(power, "power", "Power link")
