@@ -155,6 +155,13 @@ def test_residuals_equal_statsmodels(fitted, kind):
     np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7 * np.abs(theirs).max())
 
 
+def test_a_saved_fit_keeps_its_link(fitted, tmp_path):
+    result, _ = fitted
+    result.save(tmp_path / "fit.json")
+    loaded = daskglm.GLMResults.load(tmp_path / "fit.json")
+    assert loaded.family == result.family and loaded.family.link.params == result.family.link.params
+
+
 # -- links a family refuses --------------------------------------------------------------
 _ALL_LINKS = [
     (links.Logit(), SM_LINKS.Logit()), (links.Probit(), SM_LINKS.Probit()),
