@@ -198,7 +198,10 @@ def test_compile_time_is_reported():
 # -- the compiled row math of every family and link ------------------------------------
 FAMILY_LINKS = [
     daskglm.Binomial(), daskglm.Binomial(link="probit"), daskglm.Binomial(link="cloglog"),
-    daskglm.Binomial(link="log"),
+    daskglm.Binomial(link="log"), daskglm.Binomial(link="cauchy"),
+    daskglm.Binomial(link="loglog"), daskglm.Binomial(link="logc"),
+    daskglm.Binomial(link="identity"), daskglm.Binomial(link=links.CDFLink("norm(0.5, 2.0)")),
+    daskglm.Binomial(link=links.CDFLink("t(3)")),
     daskglm.Poisson(), daskglm.Poisson(link="identity"), daskglm.Poisson(link="sqrt"),
     daskglm.Gaussian(), daskglm.Gaussian(link="log"), daskglm.Gaussian(link="inverse"),
     daskglm.Tweedie(var_power=1.5), daskglm.Tweedie(var_power=2.5),
@@ -244,9 +247,12 @@ def test_start_row_is_one_irls_step_from_the_starting_mean(family):
 def _tail_etas(family):
     """|eta| = 40, 700, 5000 where the link maps them into the mean space."""
     etas = np.array([-5000.0, -700.0, -40.0, 40.0, 700.0, 5000.0])
+    if family == daskglm.Binomial(link="identity"):
+        # the mean space is (0, 1) itself: its edges are the tails
+        return np.array([1e-300, 1e-12, 0.5, 1.0 - 1e-12])
     if family.link in (links.Identity(), links.Inverse()) and family.name != "Gaussian":
         etas = etas[etas > 0]
-    if family.link == links.Log() and isinstance(family, daskglm.Binomial):
+    if family.link in (links.Log(), links.LogC()) and isinstance(family, daskglm.Binomial):
         etas = etas[etas < 0]
     return etas
 

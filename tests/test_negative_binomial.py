@@ -68,7 +68,9 @@ def test_formula_fit_with_fixed_alpha_matches_statsmodels_glm(roles):
                                    atol=1e-6, err_msg=kind)
 
 
-@pytest.mark.parametrize("link", [links.Log(), links.Identity(), links.CLogLog()], ids=repr)
+@pytest.mark.parametrize("link", [links.Log(), links.Identity(), links.CLogLog(),
+                                  links.NegativeBinomial(alpha=1.3), links.Power(0.5)],
+                         ids=repr)
 def test_array_fit_with_each_link_matches_statsmodels_glm(link):
     X, y = synthetic(n=3000)
     if isinstance(link, links.Identity):     # means positive for every row
@@ -76,7 +78,13 @@ def test_array_fit_with_each_link_matches_statsmodels_glm(link):
         y = np.random.default_rng(5).negative_binomial(2.0, 2.0 / (2.0 + X @ [1.0, 0.5, 1, 0.2]))
     if isinstance(link, links.CLogLog):      # means in (0, 1): 0/1 counts
         y = np.minimum(y, 1.0)
-    sm_link = getattr(sm.families.links, type(link).__name__)()
+    if isinstance(link, links.NegativeBinomial):  # small effects: eta stays below 0
+        rng = np.random.default_rng(4)
+        X = np.column_stack([np.ones(3000), rng.normal(size=(3000, 2)) * [0.3, 0.2]])
+        mu = np.exp(X @ [0.4, 0.3, -0.5])
+        y = rng.negative_binomial(1 / 1.3, 1 / (1 + 1.3 * mu)).astype(float)
+    sm_link = getattr(sm.families.links, type(link).__name__)(
+        **dict(zip(link.param_names, link.params)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")      # statsmodels' DomainWarning for these links
         sm_family = sm.families.NegativeBinomial(sm_link, alpha=1.3)
@@ -291,8 +299,12 @@ def test_bad_alpha_is_refused(alpha, error, message):
 
 
 def test_link_checks():
-    with pytest.raises(ValueError, match="link 'sqrt' is not allowed for the NegativeBinomial"):
-        daskglm.NegativeBinomial(link="sqrt")
+    # canonical only as the negative binomial link with the family's own alpha
+    assert daskglm.NegativeBinomial(links.NegativeBinomial(alpha=2.0), alpha=2.0).is_canonical
+    assert not daskglm.NegativeBinomial(links.NegativeBinomial(alpha=1.0), alpha=2.0).is_canonical
+    assert not daskglm.NegativeBinomial().is_canonical
+    with pytest.raises(ValueError, match="link 'logit' is not allowed for the NegativeBinomial"):
+        daskglm.NegativeBinomial(link="logit")
     with pytest.raises(ValueError, match=r"alpha='estimate'\) needs the log link"):
         daskglm.NegativeBinomial(links.Identity(), alpha="estimate")
 

@@ -338,3 +338,17 @@ def test_profile_picks_the_power_with_the_largest_statsmodels_llf(sample):
         model.profile_tweedie_power([1.5, 2.5])
     with pytest.raises(ValueError, match="must be Tweedie"):
         daskglm.GLM(y, X, family=daskglm.Poisson()).profile_tweedie_power([1.5])
+
+
+@pytest.mark.parametrize("power", [0.5, 0.25])
+def test_power_link_matches_statsmodels(sample, power):
+    """statsmodels' Tweedie allows Log and Power links; the power link's fit
+    (Fisher scoring) equals statsmodels' in params, bse and the statistics."""
+    X, y, _ = sample
+    link = daskglm.links.Power(power)
+    reference = reference_fit(sm.GLM(y, X, family=sm.families.Tweedie(
+        link=sm.families.links.Power(power), var_power=1.5)))
+    result = daskglm.GLM(_chunked(y), _chunked(X), family=daskglm.Tweedie(
+        link=link, var_power=1.5)).fit(tol=1e-10)
+    assert result.converged and not result.family.is_canonical
+    _assert_matches(result, reference, residuals=())

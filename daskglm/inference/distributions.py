@@ -33,7 +33,9 @@ def statsmodels_family(family):
         raise ValueError(f"{family!r} has no statsmodels counterpart for this statistic")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")        # a non-canonical link's DomainWarning
-        return family_class(link=link_class(), **dict(zip(family.param_names, family.params)))
+        link = family.link
+        sm_link = link_class(**dict(zip(link.param_names, link.params)))
+        return family_class(link=sm_link, **dict(zip(family.param_names, family.params)))
 
 
 def _anscombe_block(sm_family, scale, y, mu, var_weights=1.0):

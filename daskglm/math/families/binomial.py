@@ -137,7 +137,10 @@ class Logistic(Family):
 
     name = "Binomial"
     canonical_link = L.Logit
-    allowed_links = (L.Logit, L.Probit, L.CLogLog, L.Log)
+    # statsmodels' list, and CDFLink, which statsmodels accepts too (its
+    # CDFLink is a subclass of its Logit)
+    allowed_links = (L.Logit, L.Probit, L.Cauchy, L.Log, L.LogC, L.CLogLog, L.LogLog,
+                     L.Identity, L.CDFLink)
     domain_text = "0 <= y <= 1"
     takes_trials = True
 

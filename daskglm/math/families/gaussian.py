@@ -57,7 +57,7 @@ class Normal(Family):
 
     name = "Gaussian"
     canonical_link = L.Identity
-    allowed_links = (L.Identity, L.Log, L.Inverse)
+    allowed_links = (L.Log, L.Identity, L.InversePower)
     estimates_scale = True
 
     def functions(self):

@@ -174,17 +174,24 @@ class NegativeBinomial(Family):
     the unit deviance 2 [y log(y / mu) - (y + 1/alpha) log((1 + alpha y) /
     (1 + alpha mu))]. As statsmodels' GLM, any y >= 0 is accepted, integer or
     not (the likelihood above is then a quasi-likelihood); y < 0 is refused.
-    The family has no canonical link among those allowed (its canonical link,
-    log(alpha mu / (1 + alpha mu)), carries alpha), so every fit uses
-    Fisher scoring and robust covariances the observed information.
+    Its canonical link, log(alpha mu / (1 + alpha mu)), carries alpha: it is
+    canonical only as ``links.NegativeBinomial(alpha)`` with the family's own
+    alpha; under every other link fits use Fisher scoring and robust
+    covariances the observed information.
     """
 
     name = "NegativeBinomial"
     canonical_link = None
     default_link = L.Log
-    allowed_links = (L.Log, L.CLogLog, L.Identity)
+    allowed_links = (L.Log, L.CLogLog, L.Identity, L.NegativeBinomial, L.Power)
     domain_text = "y >= 0"
     param_names = ("alpha",)
+
+    @property
+    def is_canonical(self) -> bool:
+        # the negative binomial link with the family's own alpha
+        return (isinstance(self.link, L.NegativeBinomial) and self.alpha != ESTIMATE
+                and self.link.alpha == self.alpha)
 
     def __init__(self, link=None, alpha=1.0):
         super().__init__(link)

@@ -172,7 +172,7 @@ class Tweedie(Family):
 
     name = "Tweedie"
     canonical_link = L.Log     # statsmodels' default link (canonical only at p = 1)
-    allowed_links = (L.Log,)
+    allowed_links = (L.Log, L.Power)
     estimates_scale = True
     param_names = ("var_power", "eql")
 
