@@ -302,8 +302,11 @@ def test_eql_outside_one_to_two_is_refused():
 
 
 def test_links_statsmodels_refuses_are_refused():
-    with pytest.raises(ValueError, match="allowed links: log"):
-        daskglm.Tweedie(link="identity", var_power=1.5)
+    with pytest.raises(ValueError, match="allowed links: log, power"):
+        daskglm.Tweedie(link="logit", var_power=1.5)
+    # the power links (identity, sqrt, inverse power among them) as statsmodels
+    assert isinstance(daskglm.Tweedie(link="identity", var_power=1.5).link,
+                      daskglm.links.Identity)
 
 
 @pytest.mark.parametrize("var_power, values, bad", [
