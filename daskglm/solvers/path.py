@@ -40,7 +40,7 @@ from ._base import check_iterations, noise
 from ._quadratic import minimise_quadratic
 
 __all__ = ["path", "RegularizationPath", "PathWalk", "alpha_grid", "check_alphas",
-           "check_l1_ratio", "run_walks"]
+           "check_l1_ratio", "check_grid_options", "run_walks", "run_steps"]
 
 _ARMIJO = 1e-4
 _MIN_STEP = 2.0 ** -30
@@ -138,7 +138,7 @@ def alpha_grid(alpha_max, n_alphas, alpha_min_ratio) -> np.ndarray:
     return np.geomspace(alpha_max, alpha_max * alpha_min_ratio, n_alphas)
 
 
-def _check_grid_options(n_alphas, alpha_min_ratio):
+def check_grid_options(n_alphas, alpha_min_ratio):
     if (not isinstance(n_alphas, numbers.Integral) or isinstance(n_alphas, bool)
             or n_alphas < 1):
         raise ValueError(f"n_alphas must be a positive integer, got {n_alphas!r}")
@@ -204,7 +204,7 @@ def path(X, y, family=Logistic(), *, l1_ratio=1.0, alphas=None, n_alphas=100,
     """
     l1_ratio = check_l1_ratio(l1_ratio)
     alphas = None if alphas is None else check_alphas(alphas)
-    _check_grid_options(n_alphas, alpha_min_ratio)
+    check_grid_options(n_alphas, alpha_min_ratio)
     check_iterations(max_iter, tol)
     if method != "newton":
         raise ValueError(f"method={method!r} is not a path method; the path is walked by "
@@ -236,8 +236,13 @@ def run_walks(walks) -> list:
     """Run path walks to their ends, their passes together: in each round every
     walk that wants a pass gets it, and the passes over dask data are one graph.
     Returns each walk's :class:`RegularizationPath`."""
-    steps = [walk.steps() for walk in walks]
-    results = [None] * len(walks)
+    return run_steps([walk.steps() for walk in walks])
+
+
+def run_steps(steps) -> list:
+    """Run generators of pass requests (:meth:`PathWalk.steps`, ``start``,
+    ``walk``) in lockstep; returns what each returns."""
+    results = [None] * len(steps)
     pending = {}
     for i, step in enumerate(steps):
         _advance(i, step, None, pending, results)
@@ -259,7 +264,12 @@ def _advance(i, step, evaluation, pending, results):
 
 class PathWalk:
     """One path's state; :meth:`steps` is a generator that yields pass requests
-    ``(objective, point, options)`` and receives their :class:`Evaluation`."""
+    ``(objective, point, options)`` and receives their :class:`Evaluation`.
+
+    ``alphas`` is None (the automatic grid), a checked descending array, or a
+    callable ``alphas(sum_weights) -> array`` (a grid in scikit-learn's ``C``,
+    whose alphas depend on the weight of the rows fitted).
+    """
 
     def __init__(self, objective, penalized, l1_ratio, *, tol, max_iter, alphas=None,
                  n_alphas=100, alpha_min_ratio=None):
@@ -273,20 +283,39 @@ class PathWalk:
         self.hessian = None          # Fisher Hessian at coef over self.columns
         self.columns = np.arange(0)  # the Hessian's columns
         self.alpha = self.next_alpha = None  # the alpha being fitted, and the one after it
+        self.alpha_max = None        # known after start()
 
     # -- the walk ---------------------------------------------------------------
     def steps(self):
-        unpenalized = np.flatnonzero(~self.penalized)
+        """The whole walk: :meth:`start` (unless done), then every alpha."""
+        if self.alpha_max is None:
+            yield from self.start()
+        return (yield from self.walk())
+
+    def start(self):
+        """Fit the unpenalized columns alone; sets :attr:`alpha_max`."""
         if self.penalized.sum() == 0:
             raise ValueError("every column is unpenalized: there is no path to compute")
-        yield from self._start(unpenalized)
-        alpha_max = self._alpha_max()
+        yield from self._start(np.flatnonzero(~self.penalized))
+        share = max(self.l1_ratio, _SMALLEST_L1_SHARE)
+        self.alpha_max = float(np.max(np.abs(self.grad[self.penalized])) / share)
+
+    def grid(self) -> np.ndarray:
+        """The alphas of the walk: given, computed from the sum of weights
+        (a callable), or the automatic grid from :attr:`alpha_max`."""
         alphas = self.alphas
-        if alphas is None:
-            n_rows, p = self.objective.data.stats.n_rows, self.objective.n_features
-            ratio = self.alpha_min_ratio or default_min_ratio(n_rows, p)
-            alphas = alpha_grid(alpha_max, self.n_alphas, ratio)
-        records, previous = [], max(alpha_max, alphas[0])
+        if callable(alphas):
+            return check_alphas(alphas(self.objective.data.stats.sum_weights))
+        if alphas is not None:
+            return alphas
+        n_rows, p = self.objective.data.stats.n_rows, self.objective.n_features
+        ratio = self.alpha_min_ratio or default_min_ratio(n_rows, p)
+        return alpha_grid(self.alpha_max, self.n_alphas, ratio)
+
+    def walk(self):
+        """Every alpha of :meth:`grid`, from the current point (after :meth:`start`)."""
+        alphas, passes_at_start = self.grid(), self.objective.n_passes
+        records, previous = [], max(self.alpha_max, alphas[0])
         for k, alpha in enumerate(alphas):
             self.next_alpha = alphas[k + 1] if k + 1 < len(alphas) else alpha
             passes_before = self.objective.n_passes
@@ -299,11 +328,8 @@ class PathWalk:
         return RegularizationPath(alphas=np.asarray(alphas, dtype=float), coefs=coefs,
                                   converged=converged.astype(bool), n_iter=n_iter.astype(int),
                                   n_passes=self.objective.n_passes, l1_ratio=self.l1_ratio,
-                                  objectives=objectives, kkt_norms=kkts, alpha_max=alpha_max)
-
-    def _alpha_max(self) -> float:
-        share = max(self.l1_ratio, _SMALLEST_L1_SHARE)
-        return float(np.max(np.abs(self.grad[self.penalized])) / share)
+                                  objectives=objectives, kkt_norms=kkts, alpha_max=self.alpha_max,
+                                  info={"walk_passes": self.objective.n_passes - passes_at_start})
 
     def _request(self, point, columns):
         return (self.objective, point, {"hessian": True, "hessian_columns": columns})
