@@ -44,8 +44,10 @@ the checks and conversions of their input, and one module per family of
 estimator (:mod:`.logistic`, :mod:`.linear`, :mod:`.poisson`).
 """
 
+from .cross_validated import LinearRegressionCV, LogisticRegressionCV, PoissonRegressionCV
 from .linear import LinearRegression
 from .logistic import LogisticRegression
 from .poisson import PoissonRegression
 
-__all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression"]
+__all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression",
+           "LogisticRegressionCV", "LinearRegressionCV", "PoissonRegressionCV"]

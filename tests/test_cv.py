@@ -1,0 +1,168 @@
+"""Cross-validated paths and the CV estimators: scikit-learn's choices on the same
+folds and grid, folds of partitions on dask, shared passes, the one-SE rule, bad input."""
+
+import warnings
+
+import dask.array as da
+import numpy as np
+import pytest
+from sklearn import linear_model
+from sklearn.base import clone
+from sklearn.metrics import mean_poisson_deviance
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from daskglm.estimators import LinearRegressionCV, LogisticRegressionCV, PoissonRegressionCV
+from daskglm.solvers.cv import cross_validate_path
+
+from dask_counting import CountComputes
+
+
+def _data(n=300, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p))
+    eta = X[:, 0] - 0.5 * X[:, 1] + 0.25 * X[:, 2]
+    return rng, X, eta
+
+
+def _binary(n=300, seed=0):
+    rng, X, eta = _data(n, seed=seed)
+    return X, (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
+
+
+def test_logistic_cv_chooses_scikit_learns_C():
+    X, y = _binary()
+    ours = LogisticRegressionCV(Cs=12, scoring="neg_log_loss", tol=1e-9).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # scikit-learn's deprecation notices
+        theirs = linear_model.LogisticRegressionCV(Cs=12, scoring="neg_log_loss", tol=1e-10,
+                                                   max_iter=10_000, l1_ratios=(0.0,)).fit(X, y)
+    np.testing.assert_array_equal(ours.C_, theirs.C_)
+    np.testing.assert_allclose(ours.Cs_, theirs.Cs_)
+    np.testing.assert_allclose(ours.scores_[1], np.squeeze(theirs.scores_[1]), atol=1e-6)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_.ravel(), atol=1e-6)
+    assert ours.intercept_ == pytest.approx(theirs.intercept_[0], abs=1e-6)
+    assert ours.coefs_paths_[1].shape == (5, 12, X.shape[1] + 1)
+    assert ours.score(X, y) == pytest.approx(theirs.score(X, y))
+
+
+def test_logistic_cv_l1_meets_scikit_learns_fold_fits():
+    """An L1 grid on explicit folds: each fold's path equals scikit-learn's
+    penalised fit on that fold's training rows."""
+    X, y = _binary(n=200, seed=1)
+    folds = list(StratifiedKFold(3).split(X, y))
+    Cs = np.array([0.05, 0.2, 1.0])
+    ours = LogisticRegressionCV(Cs=Cs, cv=folds, penalty="l1", tol=1e-10).fit(X, y)
+    train = folds[1][0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = linear_model.LogisticRegression(C=Cs[1], l1_ratio=1.0, penalty="l1",
+                                              solver="saga", tol=1e-12, max_iter=50_000)
+        fit.fit(X[train], y[train])
+    expected = np.r_[fit.coef_.ravel(), fit.intercept_]
+    np.testing.assert_allclose(ours.coefs_paths_[1][1, 1], expected, atol=1e-4)
+
+
+def test_linear_cv_chooses_elastic_net_cvs_alpha():
+    rng, X, eta = _data(seed=2)
+    y = eta + rng.normal(size=len(eta))
+    ours = LinearRegressionCV(l1_ratio=0.5, n_alphas=30, cv=5, tol=1e-10).fit(X, y)
+    theirs = linear_model.ElasticNetCV(l1_ratio=0.5, alphas=30, cv=5, tol=1e-12,
+                                       max_iter=100_000).fit(X, y)
+    np.testing.assert_allclose(ours.alphas_, theirs.alphas_, rtol=1e-10)
+    assert ours.alpha_ == theirs.alpha_
+    np.testing.assert_allclose(ours.mse_path_, theirs.mse_path_, rtol=1e-6)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6)
+
+
+def test_linear_cv_several_l1_ratios():
+    rng, X, eta = _data(seed=3)
+    y = eta + rng.normal(size=len(eta))
+    ours = LinearRegressionCV(l1_ratio=[0.2, 1.0], n_alphas=15, tol=1e-10).fit(X, y)
+    theirs = linear_model.ElasticNetCV(l1_ratio=[0.2, 1.0], alphas=15, tol=1e-12,
+                                       max_iter=100_000).fit(X, y)
+    assert ours.alpha_ == pytest.approx(theirs.alpha_, rel=1e-12)
+    assert ours.l1_ratio_ == theirs.l1_ratio_
+    assert ours.mse_path_.shape == theirs.mse_path_.shape == (2, 15, 5)
+
+
+def test_poisson_cv_scores_are_held_out_deviances():
+    rng, X, eta = _data(seed=4)
+    y = rng.poisson(np.exp(0.5 * eta))
+    alphas = [0.5, 0.05, 0.005]
+    ours = PoissonRegressionCV(alphas=alphas, cv=3, tol=1e-10).fit(X, y)
+    for f, (train, test) in enumerate(KFold(3).split(X)):
+        for a, alpha in enumerate(alphas):
+            fit = linear_model.PoissonRegressor(alpha=alpha, tol=1e-12, max_iter=1000)
+            fit.fit(X[train], y[train])
+            expected = -mean_poisson_deviance(y[test], fit.predict(X[test]))
+            assert ours.score_path_[a, f] == pytest.approx(expected, rel=1e-6)
+    assert ours.alpha_ == alphas[int(np.argmax(ours.score_path_.mean(axis=1)))]
+
+
+def test_dask_folds_are_partition_groups_in_shared_passes():
+    X, y = _binary(n=400, seed=5)
+    Xd, yd = da.from_array(X, chunks=(50, -1)), da.from_array(y, chunks=50)
+    design = da.concatenate([Xd, da.ones((400, 1), chunks=(50, 1))], axis=1)
+    with CountComputes() as counter:
+        result = cross_validate_path(design, yd.astype(float), "binomial", cv=4, n_alphas=20,
+                                     unpenalized=[5], persist=False)
+    # the 8 partitions in 4 groups of 2: the same folds as index arrays on numpy
+    groups = [np.arange(100 * f, 100 * (f + 1)) for f in range(4)]
+    folds = [(np.setdiff1d(np.arange(400), g), g) for g in groups]
+    expected = cross_validate_path(np.column_stack([X, np.ones(400)]), y.astype(float),
+                                   "binomial", cv=folds, n_alphas=20, unpenalized=[5])
+    np.testing.assert_allclose(result.scores, expected.scores, rtol=1e-9)
+    assert result.index == expected.index
+    fold_passes = result.n_iter.sum(axis=1)
+    # each round of passes serves all four folds: far fewer graphs than fold passes
+    assert counter.count < fold_passes.sum() / 2
+    assert counter.count <= result.n_passes + result.refit.info["walk_passes"] + 3
+
+
+def test_a_splitter_on_dask_data():
+    X, y = _binary(n=200, seed=6)
+    splitter = KFold(4, shuffle=True, random_state=0)
+    ours = LogisticRegressionCV(Cs=5, cv=splitter, tol=1e-8)
+    on_dask = clone(ours).fit(da.from_array(X, chunks=(50, -1)), da.from_array(y, chunks=50))
+    in_memory = ours.fit(X, y)
+    np.testing.assert_allclose(on_dask.scores_[1], in_memory.scores_[1], rtol=1e-9)
+    assert on_dask.C_ == in_memory.C_
+
+
+def test_one_se_rule_picks_the_largest_alpha_within_one_error():
+    rng, X, eta = _data(n=200, p=12, seed=7)
+    y = eta + 2 * rng.normal(size=len(eta))
+    best = LinearRegressionCV(l1_ratio=1.0, n_alphas=25, tol=1e-9).fit(X, y)
+    sparse = LinearRegressionCV(l1_ratio=1.0, n_alphas=25, tol=1e-9, one_se_rule=True).fit(X, y)
+    mse = best.mse_path_.mean(axis=1)
+    k = int(np.argmin(mse))
+    error = best.mse_path_[k].std(ddof=1) / np.sqrt(best.mse_path_.shape[1])
+    expected = best.alphas_[np.flatnonzero(mse <= mse[k] + error)[0]]
+    assert sparse.alpha_ == expected and sparse.alpha_ >= best.alpha_
+    assert np.count_nonzero(sparse.coef_) <= np.count_nonzero(best.coef_)
+
+
+@pytest.mark.parametrize("estimator, message", [
+    (LogisticRegressionCV(Cs=[]), "Cs must not be empty"),
+    (LogisticRegressionCV(Cs=[1.0, -1.0]), "Cs must be positive"),
+    (LogisticRegressionCV(Cs=0), "Cs must be a positive int"),
+    (LogisticRegressionCV(penalty="elasticnet", l1_ratios=[0.5, 2.0]),
+     r"l1_ratios must be a number in \[0, 1\]"),
+    (LogisticRegressionCV(scoring="roc_auc"), "scoring must be None or one of"),
+    (LinearRegressionCV(l1_ratio=-0.1), r"l1_ratio must be a number in \[0, 1\]"),
+    (LinearRegressionCV(alphas=[0.1, 0.0]), "alphas must all be positive"),
+    (LinearRegressionCV(cv=1), "cv must be at least 2 folds"),
+])
+def test_bad_input_names_the_argument(estimator, message):
+    X, y = _binary(n=60)
+    with pytest.raises(ValueError, match=message):
+        estimator.fit(X, y)
+
+
+def test_a_fold_without_a_class_is_refused():
+    X, y = _binary(n=60)
+    order = np.argsort(y)           # a fold whose training rows are all of class 0
+    negatives = order[:np.count_nonzero(y == 0)]
+    folds = [(negatives, order[len(negatives):])]
+    with pytest.raises(ValueError, match="fold 0's training rows hold no row of class 1"):
+        LogisticRegressionCV(cv=folds).fit(X, y)
