@@ -65,7 +65,7 @@ def fold_scores(folds, family, coefs, scoring) -> np.ndarray:
     Parameters
     ----------
     folds : list of ChunkedData
-        Each fold's data, weighted by its test rows (zero weight elsewhere).
+        Each fold's test rows (:func:`scoring_folds`).
     family : Family
     coefs : array of shape (n_folds, n_alphas, n_features)
     scoring : Scoring
@@ -82,10 +82,10 @@ def fold_scores(folds, family, coefs, scoring) -> np.ndarray:
                      for total, data in zip(sums, folds)])
 
 
-def scoring_folds(X, y, offset, weights, test_weights) -> list:
-    """One :class:`ChunkedData` per fold: the data weighted by its test rows."""
-    return [ChunkedData(X, y, offset, weights=w if weights is None else weights * w,
-                        persist=False) for w in test_weights]
+def scoring_folds(test_rows) -> list:
+    """One :class:`ChunkedData` per fold from its test rows' ``(X, y, offset, weights)``."""
+    return [ChunkedData(X, y, offset, weights, persist=False)
+            for X, y, offset, weights in test_rows]
 
 
 def _finish(total, data, scoring, n_alphas):

@@ -1,7 +1,9 @@
 """Cross-validated regularization paths: every fold's path in the same passes.
 
-A fold is the data with its training rows' weights (zero elsewhere), so
-the folds share the chunks: no row moves between workers. The folds' path
+A fold's training (and test) rows are whole partitions of the data where
+the folds are groups of partitions, else the data with zero weight on the
+other rows: either way the folds share the chunks and no row moves between
+workers. The folds' path
 walks (:class:`daskglm.solvers.path.PathWalk`) advance in lockstep, and in
 each round their passes are one dask graph: one sweep of the data serves
 every fold. The held-out scores are one more pass
@@ -147,13 +149,12 @@ def cross_validate_path(X, y, family, *, cv=5, l1_ratio=1.0, alphas=None, n_alph
     grid = full_walk.grid() if alphas is None else alphas
     folds = make_folds(cv, data, classifier=classifier)
     if classifier:
-        _check_classes(folds, data)
-    walks = [PathWalk(_fold_objective(data, family, train), penalized, l1_ratio, alphas=grid,
+        _check_classes(folds)
+    walks = [PathWalk(_fold_objective(family, train), penalized, l1_ratio, alphas=grid,
                       **options) for train, _ in folds]
     paths = run_walks(walks)
     coefs = np.array([fitted.coefs for fitted in paths])
-    scored = scoring_folds(data.X, data.y, data.offset, data.weights, [t for _, t in folds])
-    scores = fold_scores(scored, family, coefs, rule)
+    scores = fold_scores(scoring_folds([test for _, test in folds]), family, coefs, rule)
     n_passes = whole.n_passes + max(fitted.n_passes for fitted in paths) + 1
     result = _choose(paths, coefs, scores, one_se, n_passes, scoring or "deviance", l1_ratio)
     for fitted in paths:
@@ -185,17 +186,16 @@ def _refit_alphas(grid, index):
     return np.asarray(grid)[:index + 1]
 
 
-def _fold_objective(data, family, train):
-    weights = train if data.weights is None else data.weights * train
-    return Objective(data.X, data.y, family, offset=data.offset, weights=weights,
-                     persist=False)
+def _fold_objective(family, rows):
+    X, y, offset, weights = rows
+    return Objective(X, y, family, offset=offset, weights=weights, persist=False)
 
 
 # -- folds ---------------------------------------------------------------------------
 def make_folds(cv, data, *, classifier=False) -> list:
-    """``[(train, test), ...]``: per-row 0/1 multipliers of each fold's
-    training and test rows, aligned with ``data``'s rows (numpy for
-    in-memory data, dask arrays chunked as ``data`` for dask data)."""
+    """``[(train, test), ...]``: each an ``(X, y, offset, weights)`` of the
+    fold's rows: whole partitions of ``data`` (folds of partitions), or all
+    of ``data`` with the weights of the other rows set to zero."""
     n_rows = data.n_rows
     if cv is None:
         cv = 5
@@ -224,12 +224,27 @@ def make_folds(cv, data, *, classifier=False) -> list:
     return folds
 
 
+def _weighted_rows(data, mask):
+    """All of ``data``'s rows, the weight of those outside ``mask`` set to zero."""
+    weights = mask if data.weights is None else data.weights * mask
+    return data.X, data.y, data.offset, weights
+
+
+def _partition_rows(data, chunks):
+    """The rows of the partitions ``chunks`` (their chunks, no copy)."""
+    def pick(array):
+        if array is None:
+            return None
+        return da.concatenate([array.blocks[c] for c in chunks], axis=0)
+    return pick(data.X), pick(data.y), pick(data.offset), pick(data.weights)
+
+
 def _index_fold(i, split, data):
     try:
         train, test = split
     except (TypeError, ValueError):
         raise ValueError(f"cv: split {i} is not a (train, test) pair of index arrays") from None
-    masks = []
+    fold = []
     for name, index in (("train", train), ("test", test)):
         index = np.asarray(index)
         if index.dtype == bool:
@@ -241,8 +256,9 @@ def _index_fold(i, split, data):
                              f"[0, {data.n_rows})")
         mask = np.zeros(data.n_rows)
         mask[index] = 1.0
-        masks.append(da.from_array(mask, chunks=(data.row_chunks,)) if data.is_dask else mask)
-    return tuple(masks)
+        mask = da.from_array(mask, chunks=(data.row_chunks,)) if data.is_dask else mask
+        fold.append(_weighted_rows(data, mask))
+    return tuple(fold)
 
 
 def _partition_folds(n_folds, data):
@@ -250,25 +266,24 @@ def _partition_folds(n_folds, data):
     row blocks (scikit-learn's ``KFold`` sizes) with fewer partitions than folds."""
     chunks = data.row_chunks
     if len(chunks) >= n_folds:
-        labels = [np.full(size, c * n_folds // len(chunks), dtype=np.int8)
-                  for c, size in enumerate(chunks)]
-        fold_of_row = np.concatenate(labels)
-    else:
-        sizes = np.full(n_folds, data.n_rows // n_folds)
-        sizes[:data.n_rows % n_folds] += 1
-        fold_of_row = np.repeat(np.arange(n_folds, dtype=np.int8), sizes)
-    fold_of_row = da.from_array(fold_of_row, chunks=(chunks,))
-    return [((fold_of_row != f).astype(float), (fold_of_row == f).astype(float))
-            for f in range(n_folds)]
+        group = np.arange(len(chunks)) * n_folds // len(chunks)
+        return [(_partition_rows(data, np.flatnonzero(group != f)),
+                 _partition_rows(data, np.flatnonzero(group == f))) for f in range(n_folds)]
+    sizes = np.full(n_folds, data.n_rows // n_folds)
+    sizes[:data.n_rows % n_folds] += 1
+    fold_of_row = da.from_array(np.repeat(np.arange(n_folds, dtype=np.int8), sizes),
+                                chunks=(chunks,))
+    return [(_weighted_rows(data, (fold_of_row != f).astype(float)),
+             _weighted_rows(data, (fold_of_row == f).astype(float))) for f in range(n_folds)]
 
 
-def _check_classes(folds, data):
+def _check_classes(folds):
     """Refuse folds whose training rows miss a class of a binary response."""
-    w = 1.0 if data.weights is None else data.weights
-    counts = [((w * train * data.y).sum(), (w * train * (1.0 - data.y)).sum())
-              for train, _ in folds]
-    if data.is_dask:
-        counts = dask.compute(counts)[0]
+    counts = []
+    for (_, y, _, weights), _ in folds:
+        w = 1.0 if weights is None else weights
+        counts.append(((w * y).sum(), (w * (1.0 - y)).sum()))
+    counts = dask.compute(counts)[0]
     for i, (ones, zeros) in enumerate(counts):
         if ones <= 0 or zeros <= 0:
             missing = "1 (the positive class)" if ones <= 0 else "0 (the negative class)"
