@@ -77,3 +77,16 @@ def test_suite_on_toy_problems_writes_a_report(tmp_path):
     (tmp_path / "smoke.md").unlink()
     report.main([str(tmp_path / "smoke.json")])
     assert (tmp_path / "smoke.md").read_text() == text
+
+
+def test_paths_benchmark_runs_on_toy_data(tmp_path):
+    """benchmarks/paths.py end to end at a toy size: the numbers it reports exist."""
+    pytest.importorskip("glum")
+    from benchmarks import paths
+
+    out = tmp_path / "paths.json"
+    results = paths.main(["--rows", "3000", "--cols", "8", "--nonzero", "3", "--n-alphas",
+                          "8", "--folds", "3", "--skip-cluster", "--out", str(out)])
+    assert results["converged"] == 8 and out.exists()
+    assert results["passes_per_alpha"] > 0 and results["cv_ratio"] > 0
+    assert results["max_path_difference"] < 1e-3
