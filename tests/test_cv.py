@@ -4,13 +4,18 @@ folds and grid, folds of partitions on dask, shared passes, the one-SE rule, bad
 import warnings
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
 from sklearn import linear_model
 from sklearn.base import clone
 from sklearn.metrics import mean_poisson_deviance
 from sklearn.model_selection import KFold, StratifiedKFold
 
+import daskglm
 from daskglm.estimators import LinearRegressionCV, LogisticRegressionCV, PoissonRegressionCV
 from daskglm.solvers.cv import cross_validate_path
 
@@ -166,3 +171,79 @@ def test_a_fold_without_a_class_is_refused():
     folds = [(negatives, order[len(negatives):])]
     with pytest.raises(ValueError, match="fold 0's training rows hold no row of class 1"):
         LogisticRegressionCV(cv=folds).fit(X, y)
+
+
+def _frame_model(n=400, seed=8, npartitions=4):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.normal(size=(n, 4)), columns=["a", "b", "c", "d"])
+    frame["y"] = rng.poisson(np.exp(0.3 + 0.5 * frame.a - 0.3 * frame.b)).astype(float)
+    data = dd.from_pandas(frame, npartitions=npartitions)
+    return frame, daskglm.glm("y ~ a + b + c + d", data, family=daskglm.Poisson())
+
+
+def test_glm_fit_cv_returns_results_at_the_chosen_alpha():
+    frame, model = _frame_model()
+    results = model.fit_cv("l1", n_alphas=20, cv=4)
+    X = np.column_stack([np.ones(len(frame)), frame[["a", "b", "c", "d"]]])
+    # four partitions of 100 rows, four folds: fold f holds out partition f
+    folds = [(np.setdiff1d(np.arange(400), np.arange(100 * f, 100 * f + 100)),
+              np.arange(100 * f, 100 * f + 100)) for f in range(4)]
+    expected = cross_validate_path(X, frame.y.to_numpy(), "poisson", cv=folds, n_alphas=20,
+                                   unpenalized=[0])
+    assert results.cv_result.index == expected.index
+    np.testing.assert_allclose(results.params.to_numpy(), expected.refit.coefs[-1], atol=1e-9)
+    assert list(results.params.index) == ["Intercept", "a", "b", "c", "d"]
+    assert results.converged and np.all(np.isnan(results.bse))
+    assert results.regularizer.alpha == expected.alphas[0][expected.index]
+
+
+def test_relaxed_lasso_is_statsmodels_on_the_support():
+    frame, model = _frame_model(seed=9)
+    relaxed = model.fit_cv("l1", n_alphas=20, cv=4, one_se=True, relaxed=True)
+    chosen = relaxed.cv_result
+    coef = chosen.refit.coefs[-1]
+    support = [name for name, c in zip(["Intercept", "a", "b", "c", "d"], coef) if c != 0]
+    assert list(relaxed.params.index) == support
+    formula = "y ~ " + " + ".join(s for s in support if s != "Intercept")
+    reference = smf.glm(formula, frame, family=sm.families.Poisson()).fit()
+    np.testing.assert_allclose(relaxed.params.to_numpy(), reference.params.to_numpy(),
+                               rtol=1e-6)
+    np.testing.assert_allclose(relaxed.bse.to_numpy(), reference.bse.to_numpy(), rtol=1e-5)
+
+
+def test_grid_search_on_a_dask_joblib_backend(distributed_client):
+    """scikit-learn's searches run daskglm's estimators on a cluster through
+    joblib's dask backend, with the same answer as in process."""
+    import joblib
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from daskglm.estimators import LogisticRegression
+
+    X, y = _binary(n=240, seed=10)
+    grid = {"C": [0.01, 1.0]}
+    local = GridSearchCV(LogisticRegression(tol=1e-8), grid, cv=2).fit(X, y)
+    with joblib.parallel_config(backend="dask"):
+        remote = GridSearchCV(LogisticRegression(tol=1e-8), grid, cv=2).fit(X, y)
+        randomized = RandomizedSearchCV(LogisticRegression(tol=1e-8), grid, n_iter=1,
+                                        cv=2, random_state=0).fit(X, y)
+    assert remote.best_params_ == local.best_params_
+    np.testing.assert_allclose(remote.cv_results_["mean_test_score"],
+                               local.cv_results_["mean_test_score"])
+    assert randomized.best_params_["C"] in grid["C"]
+
+
+def test_dask_ml_grid_search_and_pipeline():
+    dask_ml = pytest.importorskip("dask_ml", reason="dask-ml is an optional extra")
+    from dask_ml.model_selection import GridSearchCV
+    from dask_ml.preprocessing import StandardScaler
+    from sklearn.pipeline import make_pipeline
+
+    from daskglm.estimators import LogisticRegression
+
+    X, y = _binary(n=240, seed=11)
+    Xd, yd = da.from_array(X, chunks=(60, -1)), da.from_array(y, chunks=60)
+    search = GridSearchCV(LogisticRegression(tol=1e-8), {"C": [0.01, 1.0]}, cv=3).fit(Xd, yd)
+    assert search.best_params_["C"] in (0.01, 1.0)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=4, tol=1e-8))
+    pipeline.fit(Xd, yd)
+    assert dask_ml and pipeline.score(Xd, yd) > 0.5

@@ -4,7 +4,9 @@ conditions at every alpha, weights, offsets, dask input, cost in passes, bad inp
 import warnings
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.exceptions import ConvergenceWarning as SklearnConvergenceWarning
 from sklearn.linear_model import LogisticRegression, PoissonRegressor, enet_path
@@ -193,3 +195,36 @@ def test_every_column_unpenalized_is_refused():
     X, y = _logistic(n=50, p=3)
     with pytest.raises(ValueError, match="every column is unpenalized"):
         path(X, y, "binomial", unpenalized=[0, 1, 2, 3])
+
+
+def test_glm_fit_regularized_with_a_sequence_is_the_named_path():
+    X, y = _logistic(n=300, p=4)
+    frame = pd.DataFrame(X[:, 1:], columns=["a", "b", "c", "d"])
+    model = daskglm.glm("y ~ a + b + c + d", dd.from_pandas(frame.assign(y=y), npartitions=3),
+                        family=daskglm.Binomial())
+    alphas = [0.05, 0.01, 0.002]
+    fitted = model.fit_regularized("l1", alpha=alphas)
+    expected = path(X, y, "binomial", alphas=alphas, unpenalized=[0])
+    assert fitted.names == ["Intercept", "a", "b", "c", "d"]
+    np.testing.assert_allclose(fitted.coefs, expected.coefs, atol=1e-9)
+    single = model.fit_regularized("l1", alpha=alphas[1], tol=1e-10)
+    np.testing.assert_allclose(fitted.coefs[1], single.params.to_numpy(), atol=1e-7)
+    with pytest.raises(ValueError, match="alphas must be strictly descending"):
+        model.fit_regularized("l1", alpha=alphas[::-1])
+    with pytest.raises(ValueError, match="walked by method='newton'"):
+        model.fit_regularized("l1", alpha=alphas, method="proximal_grad")
+
+
+def test_plot_path_draws_every_coefficient_that_leaves_zero():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    X, y = _logistic(n=300, p=4)
+    fitted = path(X, y, "binomial", n_alphas=15, unpenalized=[0])
+    fitted.names = ["const", "a", "b", "c", "d"]
+    figure = fitted.plot()
+    lines = [line for line in figure.axes[0].get_lines() if line.get_label() in fitted.names]
+    assert len(lines) == np.count_nonzero(np.any(fitted.coefs != 0, axis=0))
+    assert figure.axes[0].get_xscale() == "log"
+    plt.close(figure)

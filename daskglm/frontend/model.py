@@ -34,6 +34,13 @@ from ..passes.statistics import statistics_pass
 from ..progress import ProgressBar, chain_callbacks
 from .design import array_design, array_names, check_rank, data_facts, formula_design, group_codes
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
+from .model_paths import (
+    design_cross_validation,
+    design_path,
+    is_alpha_sequence,
+    penalty_share,
+    support_design,
+)
 from .prediction import (
     check_exposure,
     check_which,
@@ -279,10 +286,18 @@ class GLM:
             ``proximal_grad`` take L1 parts; ``lbfgs`` and
             ``gradient_descent`` only L2).
         alpha, l1_ratio : float, optional
-            With a regularizer given by name.
+            With a regularizer given by name. A sequence of alphas (positive,
+            descending) fits the whole path with warm starts
+            (:func:`daskglm.solvers.path`, ``method="newton"``) and returns a
+            :class:`~daskglm.solvers.RegularizationPath` whose ``names`` are the
+            columns' (``.plot()`` draws it).
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
+        if is_alpha_sequence(alpha):
+            return self._path(regularizer, method, alpha, l1_ratio, max_iter, tol, persist,
+                              dict(solver_options, progress=progress,
+                                   start_params=start_params, callback=callback))
         asked = sorted({"cov_type", "cov_kwds"} & set(solver_options))
         if asked:
             raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
@@ -295,6 +310,71 @@ class GLM:
         result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, "nonrobust", penalty, tol)
+
+    def _path(self, regularizer, method, alphas, l1_ratio, max_iter, tol, persist, unused):
+        given = sorted(k for k, v in unused.items() if v not in (None, False))
+        if given:
+            raise TypeError(f"fit_regularized with a sequence of alphas takes no {given}")
+        if method != "newton":
+            raise ValueError(f"a path (a sequence of alphas) is walked by method='newton', "
+                             f"got {method!r}")
+        design, _ = self._prepare(persist)
+        return design_path(design, self.family, penalty_share(regularizer, l1_ratio), alphas,
+                           max_iter=max_iter, tol=tol)
+
+    def fit_cv(self, regularizer="l1", l1_ratio=None, alphas=None, n_alphas=100,
+               alpha_min_ratio=None, cv=5, scoring=None, one_se=False, relaxed=False,
+               max_iter=100, tol=1e-8, persist="auto") -> GLMResults:
+        """Choose alpha by cross-validating the regularization path, then refit.
+
+        Parameters
+        ----------
+        regularizer : {"l1", "l2", "elastic_net"} or a penalty instance
+            The penalty's shape (an instance's alpha is not used).
+        l1_ratio : float, optional
+            With ``"elastic_net"`` (default 0.5).
+        alphas : sequence of float, optional
+            Descending; otherwise ``n_alphas`` from the smallest alpha that
+            zeroes every penalized coefficient down to ``alpha_min_ratio``
+            times it (see :func:`daskglm.solvers.path`).
+        cv : int, splitter or iterable of (train, test)
+            scikit-learn's conventions; an int on dask data makes folds of
+            whole partitions (:mod:`daskglm.solvers.cv`).
+        scoring : str, optional
+            A name in :data:`daskglm.passes.fold_scores.SCORINGS`; None: the
+            family's held-out deviance.
+        one_se : bool
+            The largest alpha within one standard error of the best score.
+        relaxed : bool
+            Refit without penalty on the chosen non-zero columns (relaxed
+            lasso): statsmodels' results, with standard errors, for those columns.
+        max_iter, tol, persist
+            As for :meth:`fit` (``max_iter``: passes per alpha).
+
+        Returns
+        -------
+        GLMResults
+            At the chosen alpha (standard errors NaN, as a penalised fit), or
+            of the relaxed refit. ``cv_result`` holds the folds' paths and
+            scores (``alphas``, ``scores``, ``index``); ``solver_result.info["path"]``
+            the whole data's path.
+        """
+        share = penalty_share(regularizer, l1_ratio)
+        design, facts = self._prepare(persist)
+        cv_result, result = design_cross_validation(
+            design, self.family, share, alphas=alphas, n_alphas=n_alphas,
+            alpha_min_ratio=alpha_min_ratio, cv=cv, scoring=scoring, one_se=one_se,
+            max_iter=max_iter, tol=tol)
+        if relaxed:
+            support = type(self).__new__(type(self))
+            support.family, support._formula_data = self.family, None
+            support._setup(support_design(design, result.coef), formula=None)
+            results = support.fit(max_iter=max_iter, tol=tol, persist=persist)
+        else:
+            penalty = ElasticNet(float(result.info["path"].alphas[-1]), share)
+            results = self._results(design, facts, result, "path", "nonrobust", penalty, tol)
+        results.cv_result = cv_result
+        return results
 
     def _solve(self, design, method, penalty, max_iter, tol, progress, start_params,
                callback, solver_options):
