@@ -167,6 +167,8 @@ def _linear_predictor(XT, coef, m, p, eta):
         eta[i] = 0.0
     for j in range(p):
         c = coef[j]
+        if c == 0.0:        # a lasso's zero coefficients (X is finite: checked)
+            continue
         for i in range(m):
             eta[i] += XT[j, i] * c
 
