@@ -44,8 +44,9 @@ __all__ = ["path", "RegularizationPath", "PathWalk", "alpha_grid", "check_alphas
 
 _ARMIJO = 1e-4
 _MIN_STEP = 2.0 ** -30
-# Newton steps in a row that do not lower the KKT residual before an alpha is
-# given up as not converged (tol below what rounding lets the data resolve).
+# Newton steps in a row whose predicted decrease is rounding and that do not
+# lower the KKT residual before an alpha is given up as not converged (tol
+# below what rounding lets the data resolve).
 _MAX_STALLED = 3
 # The automatic grid's alpha_max for a ridge path (l1_ratio = 0), as glmnet:
 # the L1 share is taken as this when finding where coefficients leave zero.
@@ -359,15 +360,18 @@ class PathWalk:
         """Proximal Newton over ``active``; with ``check_all``, coefficients
         outside it that break their KKT condition join it. Returns
         ``(converged, kkt_norm)``; the current point is the answer."""
-        passes, best, stalled = 0, np.inf, 0
+        passes, best, stalled, rounding = 0, np.inf, 0, False
         while True:
             residual = np.abs(penalty.kkt_residual(self.coef, self.grad, self.penalized))
             scope = residual if check_all else residual[active]
             kkt = float(scope.max(initial=0.0))
             if kkt <= self.tol:
                 return True, kkt
-            stalled, best = (0, kkt) if kkt < best else (stalled + 1, best)
-            if stalled >= _MAX_STALLED:     # rounding, not progress: tol is too small
+            # steps whose predicted decrease is rounding and that leave the
+            # residual where it was: tol is below what the data resolve
+            stalled = stalled + 1 if rounding and kkt >= best else 0
+            best, rounding = min(best, kkt), False
+            if stalled >= _MAX_STALLED:
                 return False, kkt
             if check_all:
                 outside = np.ones(residual.size, bool)
@@ -380,14 +384,16 @@ class PathWalk:
                 passes += 1
                 self._take(self.coef, evaluation, self._hessian_columns(active))
                 continue
-            outcome = yield from self._newton_step(penalty, active, self.max_iter - passes)
-            passes += outcome[1]
-            if not outcome[0]:
+            accepted, used, rounding = yield from self._newton_step(penalty, active,
+                                                                    self.max_iter - passes)
+            passes += used
+            if not accepted:
                 return False, kkt
 
     def _newton_step(self, penalty, active, passes_left):
         """One proximal Newton step over ``active`` with a backtracking line
-        search; returns ``(accepted, passes)``."""
+        search; returns ``(accepted, passes, whether the predicted decrease
+        was within rounding)``."""
         position = np.searchsorted(self.columns, active)
         hessian = self.hessian[np.ix_(position, position)]
         target, _ = minimise_quadratic(hessian, self.grad[active], self.coef[active], penalty,
@@ -399,7 +405,8 @@ class PathWalk:
         decrease = (self.grad @ direction
                     + penalty.value(self.coef + direction, self.penalized) - penalty_now)
         if decrease > noise(total):     # not a descent direction: the model is wrong
-            return False, 0
+            return False, 0, False
+        rounding = decrease >= -noise(total)
         # a predicted decrease within rounding (near the optimum, where the
         # objective no longer resolves the KKT residual) is tried all the same:
         # the Armijo test then allows the rounding, and the residual decides
@@ -412,9 +419,9 @@ class PathWalk:
             wanted = total + _ARMIJO * step * decrease + noise(total)
             if np.isfinite(trial_total) and trial_total <= wanted:
                 self._take(trial, evaluation, columns)
-                return True, passes
+                return True, passes, rounding
             step *= 0.5
-        return False, passes
+        return False, passes, rounding
 
     def _hessian_columns(self, active):
         """The columns whose Hessian the next pass computes: the active set and
