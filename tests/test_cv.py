@@ -17,6 +17,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 
 import daskglm
 from daskglm.estimators import LinearRegressionCV, LogisticRegressionCV, PoissonRegressionCV
+from daskglm.math.families import get_family
 from daskglm.solvers.cv import cross_validate_path
 
 from dask_counting import CountComputes
@@ -247,3 +248,35 @@ def test_dask_ml_grid_search_and_pipeline():
     pipeline = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=4, tol=1e-8))
     pipeline.fit(Xd, yd)
     assert dask_ml and pipeline.score(Xd, yd) > 0.5
+
+
+@pytest.mark.parametrize("family, scoring", [
+    ("binomial", "accuracy"), ("binomial", "neg_log_loss"), ("binomial", "neg_brier_score"),
+    ("gaussian", "r2"), ("gaussian", "neg_mean_absolute_error"),
+    ("gaussian", "neg_root_mean_squared_error"), ("poisson", "neg_mean_poisson_deviance"),
+])
+def test_scores_reduced_on_workers_equal_scikit_learns_metrics(family, scoring):
+    from sklearn.metrics import get_scorer
+
+    rng, X, eta = _data(n=240, seed=12)
+    y = {"binomial": (rng.random(240) < 1 / (1 + np.exp(-eta))).astype(float),
+         "gaussian": eta + rng.normal(size=240),
+         "poisson": rng.poisson(np.exp(0.5 * eta)).astype(float)}[family]
+    design = np.column_stack([X, np.ones(240)])
+    folds = list(KFold(3).split(X))
+    result = cross_validate_path(da.from_array(design, chunks=(40, -1)),
+                                 da.from_array(y, chunks=40), family, cv=folds, n_alphas=4,
+                                 unpenalized=[5], scoring=scoring, refit=False)
+    metric = get_scorer(scoring)
+    for f, (_, test) in enumerate(folds):
+        for a, coef in enumerate(result.coefs_paths[f]):
+            eta_test = design[test] @ coef
+            mean = get_family(family).mean(eta_test)
+            if family == "binomial" and scoring != "accuracy":
+                expected = metric._sign * metric._score_func(
+                    y[test], np.column_stack([1 - mean, mean])[:, 1]
+                    if scoring == "neg_brier_score" else np.column_stack([1 - mean, mean]))
+            else:
+                prediction = (mean > 0.5).astype(float) if scoring == "accuracy" else mean
+                expected = metric._sign * metric._score_func(y[test], prediction)
+            assert result.scores[f, a] == pytest.approx(expected, rel=1e-9, abs=1e-12)

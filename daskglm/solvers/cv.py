@@ -26,7 +26,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from ..math.families import get_family
+from ..math.families import Binomial, get_family
 from ..math.penalties import penalized_mask
 from ..passes.coded import CodedMatrix
 from ..passes.fold_scores import check_scoring, fold_scores, scoring_folds
@@ -134,11 +134,12 @@ def cross_validate_path(X, y, family, *, cv=5, l1_ratio=1.0, alphas=None, n_alph
         alphas = check_alphas(alphas)
     check_grid_options(n_alphas, alpha_min_ratio)
     check_iterations(max_iter, tol)
-    rule = check_scoring(scoring, binary=classifier)
+
     if isinstance(X, CodedMatrix):
         raise ValueError("cross-validation needs dense columns; a design with coded "
                          "categorical terms is not supported by the path yet")
     family = get_family(family)
+    rule = check_scoring(scoring, binary=classifier or isinstance(family, Binomial))
     whole = Objective(X, y, family, offset=offset, weights=sample_weight, persist=persist)
     data = whole.data
     penalized = penalized_mask(unpenalized, whole.n_features)
