@@ -58,18 +58,21 @@ class _PathCV:
         return design, target, weights, sum_weights, unpenalized
 
     def _cross_validate(self, design, target, weights, unpenalized, l1_ratio, alphas,
-                        scoring, classifier=False, **grid):
+                        scoring, classifier=False, refit=False, **grid):
         return cross_validate_path(
             design, target, self._family(), cv=self.cv, l1_ratio=l1_ratio, alphas=alphas,
             unpenalized=unpenalized, sample_weight=weights, scoring=scoring, tol=self.tol,
             max_iter=self.max_iter, classifier=classifier, one_se=self.one_se_rule,
-            refit=False, **grid)
+            refit=refit, **grid)
 
-    def _refit(self, design, target, weights, unpenalized, l1_ratio, alphas):
-        """The whole data's path down to the chosen alpha (the last of ``alphas``)."""
-        fitted = solve_path(design, target, self._family(), l1_ratio=l1_ratio, alphas=alphas,
-                            unpenalized=unpenalized, sample_weight=weights, tol=self.tol,
-                            max_iter=self.max_iter)
+    def _refit(self, chosen, design, target, weights, unpenalized, alphas):
+        """The whole data's path down to the chosen alpha (the last of ``alphas``):
+        the cross-validation's own refit when it made one (a single l1_ratio)."""
+        fitted = chosen.refit
+        if fitted is None:
+            fitted = solve_path(design, target, self._family(), l1_ratio=chosen.l1_ratio,
+                                alphas=alphas, unpenalized=unpenalized, sample_weight=weights,
+                                tol=self.tol, max_iter=self.max_iter)
         self.path_ = fitted
         return fitted.coefs[-1]
 
@@ -82,13 +85,14 @@ class _PathCV:
             raise ValueError(f"eps must be a number in (0, 1), got {self.eps!r}")
         design, target, weights, _, unpenalized = self._prepared(X, y, sample_weight)
         results = [self._cross_validate(design, target, weights, unpenalized, share, alphas,
-                                        scoring, n_alphas=self.n_alphas,
-                                        alpha_min_ratio=self.eps) for share in shares]
+                                        scoring, refit=len(shares) == 1,
+                                        n_alphas=self.n_alphas, alpha_min_ratio=self.eps)
+                   for share in shares]
         chosen = results[_best(results)]
         grid = chosen.alphas[0]
         self.alpha_, self.l1_ratio_ = float(grid[chosen.index]), chosen.l1_ratio
         self.cv_results_ = results
-        self._store_coef(self._refit(design, target, weights, unpenalized, self.l1_ratio_,
+        self._store_coef(self._refit(chosen, design, target, weights, unpenalized,
                                      grid[:chosen.index + 1]))
         self.n_iter_ = int(self.path_.n_iter.sum())
         single = isinstance(self.l1_ratio, numbers.Real)
@@ -234,7 +238,9 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         design, target, weights, sum_weights, unpenalized = self._prepared(X, y, sample_weight)
         results = [self._cross_validate(design, target, weights, unpenalized, share,
                                         lambda total: 1.0 / (Cs * total), self.scoring,
-                                        classifier=True) for share in shares]
+                                        classifier=True,
+                                        refit=self.refit and len(shares) == 1)
+                   for share in shares]
         best_share = _best(results)
         chosen = results[best_share]
         self.Cs_, self.l1_ratios_ = Cs, np.asarray(shares if self.penalty == "elasticnet"
@@ -246,8 +252,8 @@ class LogisticRegressionCV(_PathCV, LogisticRegression):
         if self.refit:
             self.C_ = np.array([Cs[chosen.index]])
             alphas = 1.0 / (Cs[:chosen.index + 1] * sum_weights)
-            self._store_coef(self._refit(design, target, weights, unpenalized,
-                                         shares[best_share], alphas))
+            self._store_coef(self._refit(chosen, design, target, weights, unpenalized,
+                                         alphas))
         else:   # scikit-learn: the folds' best coefficients and Cs, averaged
             per_fold = np.argmax(chosen.scores, axis=1)
             folds = np.arange(len(per_fold))
