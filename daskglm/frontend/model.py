@@ -329,35 +329,27 @@ class GLM:
 
         Parameters
         ----------
-        regularizer : {"l1", "l2", "elastic_net"} or a penalty instance
-            The penalty's shape (an instance's alpha is not used).
-        l1_ratio : float, optional
-            With ``"elastic_net"`` (default 0.5).
-        alphas : sequence of float, optional
-            Descending; otherwise ``n_alphas`` from the smallest alpha that
-            zeroes every penalized coefficient down to ``alpha_min_ratio``
-            times it (see :func:`daskglm.solvers.path`).
-        cv : int, splitter or iterable of (train, test)
-            scikit-learn's conventions; an int on dask data makes folds of
-            whole partitions (:mod:`daskglm.solvers.cv`).
-        scoring : str, optional
-            A name in :data:`daskglm.passes.fold_scores.SCORINGS`; None: the
-            family's held-out deviance.
-        one_se : bool
-            The largest alpha within one standard error of the best score.
+        regularizer, l1_ratio
+            The penalty's shape: ``"l1"``, ``"l2"``, ``"elastic_net"`` (with
+            ``l1_ratio``, default 0.5) or an instance (its alpha unused).
+        alphas, n_alphas, alpha_min_ratio
+            The grid, as :func:`daskglm.solvers.path`'s.
+        cv, scoring, one_se
+            As :func:`daskglm.solvers.cv.cross_validate_path`'s (an int on
+            dask data: folds of whole partitions; default score: the deviance).
         relaxed : bool
             Refit without penalty on the chosen non-zero columns (relaxed
-            lasso): statsmodels' results, with standard errors, for those columns.
+            lasso): statsmodels' results, with standard errors, for those.
         max_iter, tol, persist
             As for :meth:`fit` (``max_iter``: passes per alpha).
 
         Returns
         -------
         GLMResults
-            At the chosen alpha (standard errors NaN, as a penalised fit), or
-            of the relaxed refit. ``cv_result`` holds the folds' paths and
-            scores (``alphas``, ``scores``, ``index``); ``solver_result.info["path"]``
-            the whole data's path.
+            At the chosen alpha (standard errors NaN) or of the relaxed refit;
+            ``cv_result`` holds the folds' paths and scores, and
+            ``solver_result.info["path"]`` the whole data's path. See
+            ``docs/paths.rst``.
         """
         share = penalty_share(regularizer, l1_ratio)
         design, facts = self._prepare(persist)
