@@ -146,7 +146,8 @@ def cross_validate_path(X, y, family, *, cv=5, l1_ratio=1.0, alphas=None, n_alph
     options = dict(tol=tol, max_iter=max_iter, n_alphas=n_alphas,
                    alpha_min_ratio=alpha_min_ratio)
     full_walk = PathWalk(whole, penalized, l1_ratio, alphas=alphas, **options)
-    run_steps([full_walk.start()])        # validates the data; alpha_max for the grid
+    if alphas is None or refit:           # alpha_max for the grid; the refit's start
+        run_steps([full_walk.start()])
     grid = full_walk.grid() if alphas is None else alphas
     folds = make_folds(cv, data, classifier=classifier)
     if classifier:
