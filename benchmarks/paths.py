@@ -163,7 +163,7 @@ def table(results) -> str:
     rows = [("daskglm path (threads)", "path_seconds"), ("glum path", "glum_path_seconds"),
             ("ratio daskglm / glum (path)", "path_ratio"),
             ("passes per alpha", "passes_per_alpha"),
-            ("max |coef difference| along the path", "max_path_difference"),
+            ("max abs coef difference along the path", "max_path_difference"),
             ("daskglm CV (threads)", "cv_seconds"), ("glum CV", "glum_cv_seconds"),
             ("ratio daskglm / glum (CV)", "cv_ratio"),
             ("alpha chosen: daskglm / glum", "cv_alpha"),
