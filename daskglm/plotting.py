@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plot_history"]
+__all__ = ["plot_history", "plot_path"]
 
 # history keys drawn on the log-scale panel, with their labels
 _MEASURES = {
@@ -60,4 +60,45 @@ def plot_history(result, ax=None):
     ax[1].set_xlabel("iteration")
     ax[1].set_title(f"{result.solver}: stopping measures")
     ax[1].legend()
+    return fig
+
+
+def plot_path(fitted, ax=None, log_alpha=True, names=None):
+    """Draw a regularization path: each coefficient against alpha.
+
+    Parameters
+    ----------
+    fitted : RegularizationPath
+        From :func:`daskglm.solvers.path` or ``GLM.fit_regularized(alpha=[...])``.
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure when omitted.
+    log_alpha : bool
+        A logarithmic alpha axis (alphas span decades), large alphas left.
+    names : sequence of str, optional
+        Labels of the coefficients (default: the path's ``names``, if any);
+        columns that stay zero along the whole path are not drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    plt = _pyplot()
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4.2), constrained_layout=True)
+    else:
+        fig = ax.figure
+    names = names if names is not None else fitted.names
+    coefs = np.asarray(fitted.coefs)
+    for j in np.flatnonzero(np.any(coefs != 0, axis=0)):
+        label = None if names is None else str(names[j])
+        ax.plot(fitted.alphas, coefs[:, j], label=label)
+    if log_alpha:
+        ax.set_xscale("log")
+    ax.invert_xaxis()
+    ax.axhline(0.0, color="0.6", linewidth=0.8)
+    ax.set_xlabel("alpha")
+    ax.set_ylabel("coefficient")
+    ax.set_title(f"regularization path (l1_ratio={fitted.l1_ratio:g})")
+    if names is not None and coefs.shape[1] <= 20:
+        ax.legend(fontsize="small")
     return fig

@@ -123,3 +123,16 @@ def test_negbin_benchmark_runs_on_toy_sizes(capsys):
     assert result.converged and passes >= 2
     printed = capsys.readouterr().out
     assert "ratio daskglm / statsmodels" in printed and "daskglm alone, 4,000 rows" in printed
+
+
+def test_paths_benchmark_runs_on_toy_data(tmp_path):
+    """benchmarks/paths.py end to end at a toy size: the numbers it reports exist."""
+    pytest.importorskip("glum")
+    from benchmarks import paths
+
+    out = tmp_path / "paths.json"
+    results = paths.main(["--rows", "3000", "--cols", "8", "--nonzero", "3", "--n-alphas",
+                          "8", "--folds", "3", "--skip-cluster", "--out", str(out)])
+    assert results["converged"] == 8 and out.exists()
+    assert results["passes_per_alpha"] > 0 and results["cv_ratio"] > 0
+    assert results["max_path_difference"] < 1e-3

@@ -47,10 +47,12 @@ which take scikit-learn's ``GammaRegressor``/``TweedieRegressor`` parameters,
 ``alpha`` among them, rather than dask-ml's ``C``).
 """
 
+from .cross_validated import LinearRegressionCV, LogisticRegressionCV, PoissonRegressionCV
 from .linear import LinearRegression
 from .logistic import LogisticRegression
 from .poisson import PoissonRegression
 from .tweedie import GammaRegression, TweedieRegression
 
 __all__ = ["LogisticRegression", "LinearRegression", "PoissonRegression", "GammaRegression",
-           "TweedieRegression"]
+           "TweedieRegression", "LogisticRegressionCV", "LinearRegressionCV",
+           "PoissonRegressionCV"]

@@ -40,6 +40,13 @@ from ..passes.statistics import statistics_pass
 from ..progress import ProgressBar, chain_callbacks
 from .design import array_design, array_names, check_rank, data_facts, formula_design, group_codes
 from .formula import EXTRA_ROLES, attach_arrays, learn_formula
+from .model_paths import (
+    design_cross_validation,
+    design_path,
+    is_alpha_sequence,
+    penalty_share,
+    support_design,
+)
 from .prediction import (
     check_exposure,
     check_which,
@@ -296,10 +303,18 @@ class GLM:
             ``proximal_grad`` take L1 parts; ``lbfgs`` and
             ``gradient_descent`` only L2).
         alpha, l1_ratio : float, optional
-            With a regularizer given by name.
+            With a regularizer given by name. A sequence of alphas (positive,
+            descending) fits the whole path with warm starts
+            (:func:`daskglm.solvers.path`, ``method="newton"``) and returns a
+            :class:`~daskglm.solvers.RegularizationPath` whose ``names`` are the
+            columns' (``.plot()`` draws it).
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
+        if is_alpha_sequence(alpha):
+            return self._path(regularizer, method, alpha, l1_ratio, max_iter, tol, persist,
+                              dict(solver_options, progress=progress,
+                                   start_params=start_params, callback=callback))
         asked = sorted({"cov_type", "cov_kwds"} & set(solver_options))
         if asked:
             raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
@@ -348,6 +363,63 @@ class GLM:
             raise ValueError(f"cov_type={cov_type!r} is not available when {name} is "
                              "estimated; the covariance is the inverse observed information "
                              "of the coefficients and alpha ('nonrobust')")
+
+    def _path(self, regularizer, method, alphas, l1_ratio, max_iter, tol, persist, unused):
+        given = sorted(k for k, v in unused.items() if v not in (None, False))
+        if given:
+            raise TypeError(f"fit_regularized with a sequence of alphas takes no {given}")
+        if method != "newton":
+            raise ValueError(f"a path (a sequence of alphas) is walked by method='newton', "
+                             f"got {method!r}")
+        design, _ = self._prepare(persist)
+        return design_path(design, self.family, penalty_share(regularizer, l1_ratio), alphas,
+                           max_iter=max_iter, tol=tol)
+
+    def fit_cv(self, regularizer="l1", l1_ratio=None, alphas=None, n_alphas=100,
+               alpha_min_ratio=None, cv=5, scoring=None, one_se=False, relaxed=False,
+               max_iter=100, tol=1e-8, persist="auto") -> GLMResults:
+        """Choose alpha by cross-validating the regularization path, then refit.
+
+        Parameters
+        ----------
+        regularizer, l1_ratio
+            The penalty's shape: ``"l1"``, ``"l2"``, ``"elastic_net"`` (with
+            ``l1_ratio``, default 0.5) or an instance (its alpha unused).
+        alphas, n_alphas, alpha_min_ratio
+            The grid, as :func:`daskglm.solvers.path`'s.
+        cv, scoring, one_se
+            As :func:`daskglm.solvers.cv.cross_validate_path`'s (an int on
+            dask data: folds of whole partitions; default score: the deviance).
+        relaxed : bool
+            Refit without penalty on the chosen non-zero columns (relaxed
+            lasso): statsmodels' results, with standard errors, for those.
+        max_iter, tol, persist
+            As for :meth:`fit` (``max_iter``: passes per alpha).
+
+        Returns
+        -------
+        GLMResults
+            At the chosen alpha (standard errors NaN) or of the relaxed refit;
+            ``cv_result`` holds the folds' paths and scores, and
+            ``solver_result.info["path"]`` the whole data's path. See
+            ``docs/paths.rst``.
+        """
+        share = penalty_share(regularizer, l1_ratio)
+        design, facts = self._prepare(persist)
+        cv_result, result = design_cross_validation(
+            design, self.family, share, alphas=alphas, n_alphas=n_alphas,
+            alpha_min_ratio=alpha_min_ratio, cv=cv, scoring=scoring, one_se=one_se,
+            max_iter=max_iter, tol=tol)
+        if relaxed:
+            support = type(self).__new__(type(self))
+            support.family, support._formula_data = self.family, None
+            support._setup(support_design(design, result.coef), formula=None)
+            results = support.fit(max_iter=max_iter, tol=tol, persist=persist)
+        else:
+            penalty = ElasticNet(float(result.info["path"].alphas[-1]), share)
+            results = self._results(design, facts, result, "path", "nonrobust", penalty, tol)
+        results.cv_result = cv_result
+        return results
 
     def _solve(self, design, method, penalty, max_iter, tol, progress, start_params,
                callback, solver_options):

@@ -30,7 +30,7 @@ from .client import current_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
-__all__ = ["ChunkedData", "DataStats"]
+__all__ = ["ChunkedData", "DataStats", "map_reduce_together"]
 
 _N_CHECKS = 7  # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain
 
@@ -212,23 +212,19 @@ class ChunkedData:
         chunk. The arguments in ``args`` travel once per pass, not per chunk.
         The first pass also validates the data; a problem raises ``ValueError``.
         """
-        check = self.stats is None
-        if self.is_dask:
-            total = self._dask_map_reduce(func, args, check)
-        else:
-            total = self._threaded_map_reduce(func, args, check)
-        self.n_passes += 1
-        if check:
-            total = self._record_checks(total)
-        return total
+        return map_reduce_together([(self, func, args)])[0]
 
-    def _dask_map_reduce(self, func, args, check):
+    def _dask_graph(self, func, args, check):
+        """The pass as one Delayed (not computed): a task per chunk, a tree of sums."""
         task = dask.delayed(_chunk_task, pure=False)
         shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
         parts = [task(func, check, self._in_domain, True, *block, *shared)
                  for block in self._blocks]
-        (total,) = dask.compute(_tree_sum(parts))
-        return total
+        return _tree_sum(parts)
+
+    def _finish_pass(self, total, check):
+        self.n_passes += 1
+        return self._record_checks(total) if check else total
 
     def _threaded_map_reduce(self, func, args, check):
         """In-memory data: row blocks (views) on a few threads, one BLAS thread each."""
@@ -275,6 +271,26 @@ class ChunkedData:
         hits = dask.compute(*[find(block[1], in_domain, limit) for block in self._blocks])
         found = np.concatenate([start + h for start, h in zip(starts, hits)])
         return found[:limit]
+
+
+def map_reduce_together(calls):
+    """Several passes at once: ``calls`` is a list of ``(data, func, args)``, and
+    the answer the list of what each ``data.map_reduce(func, *args)`` returns.
+
+    The passes over dask data run as ONE dask graph (one ``dask.compute``), so
+    that several problems on the same chunks (the folds of a cross-validation)
+    read their data in one sweep; in-memory data are swept one call after the
+    other. Each ``data`` counts one pass.
+    """
+    checks = [data.stats is None for data, _, _ in calls]
+    graphs = {i: data._dask_graph(func, args, check)
+              for i, ((data, func, args), check) in enumerate(zip(calls, checks)) if data.is_dask}
+    computed = dict(zip(graphs, dask.compute(*graphs.values()))) if graphs else {}
+    totals = []
+    for i, ((data, func, args), check) in enumerate(zip(calls, checks)):
+        total = computed[i] if i in computed else data._threaded_map_reduce(func, args, check)
+        totals.append(data._finish_pass(total, check))
+    return totals
 
 
 def _check_column_scale(mean_squares):

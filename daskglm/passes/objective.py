@@ -21,11 +21,11 @@ from ..math.compiled import start_arrays
 from ..math.families import Family, domain_message
 from . import kernels as _kernels
 from .block_hessian import BlockHessian
-from .chunked import ChunkedData
+from .chunked import ChunkedData, map_reduce_together
 from .coded import CodedMatrix
 from .coded_kernels import coded_fused_pass, coded_gram_and_moment
 
-__all__ = ["Objective", "Evaluation"]
+__all__ = ["Objective", "Evaluation", "evaluate_together"]
 
 
 @dataclass
@@ -96,7 +96,8 @@ class Objective:
         """Weighted mean of each squared column (known after the first pass)."""
         return self.data.stats.column_mean_squares
 
-    def evaluate(self, points, *, n_gradients=None, hessian=False) -> Evaluation:
+    def evaluate(self, points, *, n_gradients=None, hessian=False,
+                 hessian_columns=None) -> Evaluation:
         """f at each point, gradients at the first ``n_gradients``, Hessian at the first.
 
         Parameters
@@ -106,14 +107,32 @@ class Objective:
             How many of the leading points get a gradient (default: all).
         hessian : bool
             Compute the Fisher Hessian at the first point.
+        hessian_columns : array of int, optional
+            With ``hessian``: the Hessian of these (sorted) columns only, a
+            ``q x q`` matrix (an active set's; a pass then costs ``q^2``
+            rather than ``p^2`` per row). Not for coded designs.
         """
+        return evaluate_together([(self, points, dict(n_gradients=n_gradients, hessian=hessian,
+                                                      hessian_columns=hessian_columns))])[0]
+
+    def _pass_call(self, points, *, n_gradients=None, hessian=False, hessian_columns=None):
+        """``(data, chunk function, arguments)`` of one evaluation's pass, and
+        what :meth:`_evaluation` needs to read its flat answer."""
         points = np.asarray(points, dtype=float)
         points = points[:, None] if points.ndim == 1 else points
         n_points = points.shape[1]
         n_gradients = n_points if n_gradients is None else int(n_gradients)
-        flat = self.data.map_reduce(
-            _evaluate_chunk, self.family, np.ascontiguousarray(points), n_gradients, bool(hessian)
-        )
+        if hessian_columns is not None:
+            if self.data.coded is not None:
+                raise ValueError("an active-set Hessian is not available for a design with "
+                                 "coded categorical terms")
+            hessian_columns = np.asarray(hessian_columns, dtype=np.int64)
+        args = (self.family, np.ascontiguousarray(points), n_gradients, bool(hessian),
+                hessian_columns)
+        return (self.data, _evaluate_chunk, args), (n_points, n_gradients, hessian,
+                                                   hessian_columns)
+
+    def _evaluation(self, flat, n_points, n_gradients, hessian, hessian_columns):
         flat = flat / self.data.stats.sum_weights
         p = self.n_features
         values = flat[:n_points]
@@ -123,6 +142,9 @@ class Objective:
         if not hessian:
             return Evaluation(values, gradients)
         n_boundary = int(round(flat[end] * self.data.stats.sum_weights))
+        if hessian_columns is not None:
+            q = len(hessian_columns)
+            return Evaluation(values, gradients, flat[end + 1:].reshape(q, q), n_boundary)
         return Evaluation(values, gradients, self._hessian(flat[end + 1:]), n_boundary)
 
     def _hessian(self, flat):
@@ -146,6 +168,20 @@ class Objective:
         p = self.n_features
         flat = flat[1:] / self.data.stats.sum_weights
         return self._hessian(flat[p:]), flat[:p]
+
+
+def evaluate_together(requests):
+    """Several :meth:`Objective.evaluate` calls in one pass where the data are
+    dask: ``requests`` is a list of ``(objective, points, options)`` with the
+    options of ``evaluate`` as a dict; the answer is one :class:`Evaluation`
+    per request. The objectives may share chunks (a cross-validation's folds
+    differ only by their weights): their passes are one dask graph.
+    """
+    calls, layouts = zip(*[objective._pass_call(points, **options)
+                           for objective, points, options in requests])
+    totals = map_reduce_together(list(calls))
+    return [objective._evaluation(flat, *layout)
+            for (objective, _, _), flat, layout in zip(requests, totals, layouts)]
 
 
 # A Fisher weight below this is a fitted mean numerically on the boundary
@@ -195,9 +231,13 @@ def _in_row_blocks(func, X, y, offset, weights, *args):
     return total
 
 
-def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian):
+def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian,
+                    hessian_columns=None):
     if isinstance(X, CodedMatrix):
         return _evaluate_coded(X, y, offset, weights, family, points, n_gradients, hessian)
+    if hessian_columns is not None:
+        return _evaluate_active(X, y, offset, weights, family, points, n_gradients,
+                                hessian_columns)
     if hessian and points.shape[1] == 1 and not sp.issparse(X):
         value, grad, n_boundary, gram = _kernels.fused_pass(
             X, y, offset, weights, points[:, 0], family)
@@ -205,6 +245,21 @@ def _evaluate_chunk(X, y, offset, weights, family, points, n_gradients, hessian)
     with np.errstate(all="ignore"):  # trial points may overflow; they come back inf
         return _in_row_blocks(_evaluate_arrays, X, y, offset, weights, family, points,
                               n_gradients, hessian)
+
+
+def _evaluate_active(X, y, offset, weights, family, points, n_gradients, columns):
+    """:func:`_evaluate_chunk` with the Hessian of ``columns`` only (the first point's)."""
+    if points.shape[1] == 1 and not sp.issparse(X):
+        value, grad, n_boundary, gram = _kernels.subset_fused_pass(
+            X, y, offset, weights, points[:, 0], family, columns)
+        return np.concatenate([[value], grad, [float(n_boundary)], gram.ravel()])
+    with np.errstate(all="ignore"):
+        flat = _in_row_blocks(_evaluate_arrays, X, y, offset, weights, family, points,
+                              n_gradients, True)
+    p = X.shape[1]
+    end = points.shape[1] + p * n_gradients + 1
+    gram = flat[end:].reshape(p, p)[np.ix_(columns, columns)]
+    return np.concatenate([flat[:end], gram.ravel()])
 
 
 def _evaluate_arrays(X, y, offset, weights, family, points, n_gradients, hessian):

@@ -17,6 +17,7 @@ from .gradient_descent import gradient_descent
 from .proximal_grad import proximal_grad
 from .admm import admm
 from .saga import saga
+from .path import RegularizationPath, path
 
 __all__ = [
     "SOLVERS",
@@ -30,4 +31,6 @@ __all__ = [
     "proximal_grad",
     "admm",
     "saga",
+    "path",
+    "RegularizationPath",
 ]
