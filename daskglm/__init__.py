@@ -29,7 +29,16 @@ if TYPE_CHECKING:
     from .exceptions import ConvergenceWarning, PerfectSeparationWarning
     from .frontend.model import GLM, glm
     from .inference.results import GLMResults
-    from .math.families import Binomial, Family, Gaussian, Logistic, Normal, Poisson
+    from .math.families import (
+        Binomial,
+        Family,
+        Gamma,
+        Gaussian,
+        InverseGaussian,
+        Logistic,
+        Normal,
+        Poisson,
+    )
     from .math.penalties import L1, L2, ElasticNet
 
 #: The submodules and layer packages ``daskglm.<name>`` reaches without an
@@ -61,6 +70,8 @@ _ATTRIBUTE_HOMES = {
     "Normal": ".math.families",
     "Gaussian": ".math.families",
     "Poisson": ".math.families",
+    "Gamma": ".math.families",
+    "InverseGaussian": ".math.families",
     "L1": ".math.penalties",
     "L2": ".math.penalties",
     "ElasticNet": ".math.penalties",
@@ -81,6 +92,8 @@ __all__ = [
     "Normal",
     "Gaussian",
     "Poisson",
+    "Gamma",
+    "InverseGaussian",
     "L1",
     "L2",
     "ElasticNet",

@@ -8,11 +8,12 @@ from statsmodels.genmod.families import links as sm_links
 from daskglm import links
 
 LINKS = [links.Logit(), links.Probit(), links.CLogLog(), links.Log(), links.Identity(),
-         links.Inverse(), links.Sqrt()]
+         links.Inverse(), links.Sqrt(), links.InverseSquared()]
 
 SM_LINKS = {"logit": sm_links.Logit(), "probit": sm_links.Probit(), "cloglog": sm_links.CLogLog(),
             "log": sm_links.Log(), "identity": sm_links.Identity(),
-            "inverse": sm_links.InversePower(), "sqrt": sm_links.Sqrt()}
+            "inverse": sm_links.InversePower(), "sqrt": sm_links.Sqrt(),
+            "inverse_squared": sm_links.InverseSquared()}
 
 
 def mean_grid(link):

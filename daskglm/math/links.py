@@ -39,6 +39,7 @@ __all__ = [
     "Identity",
     "Inverse",
     "Sqrt",
+    "InverseSquared",
     "get_link",
 ]
 
@@ -507,12 +508,72 @@ class Sqrt(Link):
                     log_inverse_deriv=_sqrt_log_inverse_deriv)
 
 
+# -- inverse squared ---------------------------------------------------------------------
+@_jit
+def _inverse_squared_link(mu):
+    return 1.0 / (mu * mu)
+
+
+@_jit
+def _inverse_squared_deriv(mu):
+    return -2.0 / (mu * mu * mu)
+
+
+@_jit
+def _inverse_squared_inverse(eta):
+    return 1.0 / math.sqrt(eta) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_inverse_deriv(eta):
+    return -0.5 / (eta * math.sqrt(eta)) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_inverse_deriv2(eta):
+    return 0.75 / (eta * eta * math.sqrt(eta)) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_log_inverse(eta):
+    if eta < 0.0:
+        return math.nan
+    return -0.5 * math.log(eta) if eta > 0.0 else math.inf
+
+
+@_jit
+def _inverse_squared_log_inverse_deriv(eta):
+    if eta < 0.0:
+        return math.nan
+    return math.log(0.5) - 1.5 * math.log(eta) if eta > 0.0 else math.inf
+
+
+class InverseSquared(Link):
+    """Inverse squared link, eta = 1 / mu^2; the inverse Gaussian family's default.
+
+    The mean ``mu = eta^(-1/2)`` exists for ``eta > 0`` only; elsewhere the
+    inverse and its derivatives are NaN (a family's ``nll`` is then ``inf``).
+    """
+
+    name = "inverse_squared"
+
+    def functions(self):
+        return dict(link=_inverse_squared_link, deriv=_inverse_squared_deriv,
+                    inverse=_inverse_squared_inverse,
+                    inverse_deriv=_inverse_squared_inverse_deriv,
+                    inverse_deriv2=_inverse_squared_inverse_deriv2,
+                    log_inverse=_inverse_squared_log_inverse,
+                    log_inverse_deriv=_inverse_squared_log_inverse_deriv)
+
+
 LINKS = {
     cls.name: cls for cls in (Logit, Probit, CLogLog, Log, Identity, Inverse, Sqrt)
 }
+LINKS[InverseSquared.name] = InverseSquared
 
 # statsmodels' class names for the same links, lower-cased.
-_STATSMODELS_NAMES = {"inversepower": "inverse", "cloglog": "cloglog"}
+_STATSMODELS_NAMES = {"inversepower": "inverse", "cloglog": "cloglog",
+                      "inversesquared": "inverse_squared"}
 
 
 def get_link(link) -> Link:

@@ -1,14 +1,17 @@
 """Exponential-family distributions for GLMs: per-chunk math, no dask.
 
 One module per family (:mod:`.binomial`, :mod:`.gaussian`,
-:mod:`.poisson`), each built on :class:`~.base.Family`; see :mod:`.base`
-for what a family states and what follows from it. A family written
+:mod:`.poisson`, :mod:`.gamma`, :mod:`.inverse_gaussian`), each built on
+:class:`~.base.Family`; see :mod:`.base` for what a family states and what
+follows from it. A family written
 outside the package, from :class:`Family`, works with every solver.
 """
 
 from .base import FAMILIES, Family, domain_message, get_family, register_family
 from .binomial import Binomial, Logistic
+from .gamma import Gamma
 from .gaussian import Gaussian, Normal
+from .inverse_gaussian import InverseGaussian
 from .poisson import Poisson
 
 __all__ = [
@@ -18,6 +21,8 @@ __all__ = [
     "Normal",
     "Gaussian",
     "Poisson",
+    "Gamma",
+    "InverseGaussian",
     "get_family",
     "register_family",
     "FAMILIES",
