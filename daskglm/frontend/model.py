@@ -27,7 +27,7 @@ from patsy import EvalEnvironment
 
 from .. import solvers
 from ..inference.covariance import check_cov_type, complete_statistics, statistics_request
-from ..inference.results import GLMResults
+from ..inference.results import GLMResults, check_scale
 from ..math.families import Normal, domain_message, get_family
 from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
 from ..passes.statistics import statistics_pass
@@ -200,7 +200,7 @@ class GLM:
     # -- fitting -----------------------------------------------------------
     def fit(self, method="newton", max_iter=100, tol=1e-8, cov_type="nonrobust",
             cov_kwds=None, progress=False, start_params=None, callback=None,
-            persist="auto", **solver_options) -> GLMResults:
+            persist="auto", scale=None, **solver_options) -> GLMResults:
         """Maximum likelihood fit with a registered solver.
 
         Parameters
@@ -240,6 +240,15 @@ class GLM:
             at most half the memory of the workers (of this machine without
             a distributed client). The result's
             ``solver_result.info["persisted"]`` says which was done.
+        scale : None, "X2", "dev" or float
+            The scale (dispersion) of the results, as statsmodels'
+            ``GLM.fit``: None is Pearson's chi-squared over ``df_resid`` for
+            the Normal, Gamma and inverse Gaussian families and 1 for the
+            Binomial and Poisson; ``"X2"`` is Pearson's chi-squared over
+            ``df_resid``, ``"dev"`` the deviance over ``df_resid``, and a
+            positive number is taken as the scale. It multiplies the
+            covariance of the estimates and enters ``llf`` (not the
+            coefficients).
         **solver_options
             The solver's own keyword-only options, passed on unchanged.
 
@@ -254,6 +263,7 @@ class GLM:
             invalid data, or an unknown ``cov_type``.
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
+        scale = check_scale(scale)
         design, facts = self._prepare(persist)
         check_rank(facts.gram, design.fit_names)
         groups = group_codes(cov_options["groups"], design, getattr(self, "_formula_data", None)) \
@@ -261,7 +271,7 @@ class GLM:
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
-                             cov_options)
+                             cov_options, scale)
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
@@ -329,7 +339,7 @@ class GLM:
         return float(fit.coef[0]), None
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 cov_options=None):
+                 cov_options=None, scale=None):
         null_coef, null_mean = self._null_model(design, facts, tol)
         request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
@@ -340,7 +350,8 @@ class GLM:
             _check_identified(result, statistics, facts, self.family)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
-                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
+                          sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options,
+                          scale=scale, null_model=(null_coef, null_mean))
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):

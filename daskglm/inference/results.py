@@ -11,12 +11,22 @@ fit when there is an offset).
 
 Conventions follow statsmodels' ``GLMResults`` (0.15): ``nobs`` counts rows,
 frequency weights enter ``df_resid``, ``aic`` and ``bic`` through their sum;
-``scale`` is Pearson's chi-squared over ``df_resid`` for the Normal family
-and 1 otherwise; the Normal identity-link log-likelihood is profiled over
-the scale; ``bic`` is ``bic_llf``.
+``scale`` is, as ``GLM.fit(scale=...)`` asks, Pearson's chi-squared over
+``df_resid`` (the default for the families that estimate it: Normal, Gamma,
+inverse Gaussian), the deviance over ``df_resid``, a given number, or 1 (the
+default for Binomial and Poisson); ``llf`` and ``llnull`` are at that scale,
+except that the Normal identity-link log-likelihood is profiled over the
+scale; ``bic`` is ``bic_llf``.
+
+The log-likelihood at a scale other than 1 is read from the pass's sums for
+the Normal family; for the others it is one more pass (both ``llf`` and
+``llnull``), made on first use (``llf``, ``aic``, ``bic``, ``summary()``...)
+and kept.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import dask.array as da
 import dask.dataframe as dd
@@ -35,11 +45,30 @@ from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
 
-__all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT"]
+__all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT", "check_scale"]
 
 #: A fit with coded categorical terms builds its dense covariance matrix only
 #: up to this many coefficients (its standard errors come without it).
 DENSE_COVARIANCE_LIMIT = 5000
+
+
+def check_scale(scale):
+    """``GLM.fit``'s ``scale``: None, ``"X2"`` or ``"dev"`` (any case; returned
+    lower case), or a positive number (returned as a float).
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming the accepted values.
+    """
+    if scale is None:
+        return None
+    if isinstance(scale, str) and scale.lower() in ("x2", "dev"):
+        return scale.lower()
+    number = isinstance(scale, numbers.Real) and not isinstance(scale, (bool, str))
+    if number and np.isfinite(scale) and scale > 0:
+        return float(scale)
+    raise ValueError(f"scale must be None, 'X2', 'dev' or a positive number, got {scale!r}")
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -62,6 +91,7 @@ class GLMResults:
         Standard errors, z statistics and two-sided normal p-values (NaN for
         regularized fits).
     llf, llnull, deviance, null_deviance, pearson_chi2, scale : float
+        ``scale`` as the fit's ``scale`` option asks (see the module notes).
     aic, bic, bic_llf, bic_deviance : float
         ``bic`` is ``bic_llf``, as statsmodels 0.15.
     nobs : int
@@ -93,7 +123,7 @@ class GLMResults:
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
                  method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
-                 cov_options=None):
+                 cov_options=None, scale=None, null_model=(None, None)):
         self.model = model
         self.family = model.family
         self._design = design
@@ -117,8 +147,9 @@ class GLMResults:
         self.deviance = statistics.deviance
         self.null_deviance = statistics.null_deviance
         self.pearson_chi2 = statistics.pearson_chi2
-        self.scale = self._estimated_scale()
-        self.llf, self.llnull = self._loglikelihoods()
+        self.scale = self._estimated_scale(check_scale(scale))
+        self._null_model = null_model          # (null_coef, null_mean) of the statistics pass
+        self._llf_pair = None                  # (llf, llnull), made on first use
         # statsmodels' cov_kwds: the description and the options (not the groups' labels)
         self.cov_kwds = {"description": COV_TYPES[cov_type].description,
                          **{k: v for k, v in (cov_options or {}).items() if k != "groups"}}
@@ -127,33 +158,59 @@ class GLMResults:
             self.df_resid_inference = self.n_groups - 1   # statsmodels' t and F tests' df
         self._cov = self._covariance()
 
-    def _estimated_scale(self) -> float:
-        """Pearson's chi-squared over ``df_resid`` (1 for a fixed-scale family).
+    def _estimated_scale(self, option) -> float:
+        """The scale ``option`` asks for (statsmodels' ``estimate_scale``).
 
-        A saturated fit (``df_resid <= 0``) leaves no residual degrees of
-        freedom to estimate it from: the scale is NaN, and so are the
-        standard errors, tests and intervals built on it (statsmodels divides
-        rounding noise by zero and reports inf there).
+        None: Pearson's chi-squared over ``df_resid`` for a family that
+        estimates its scale, else 1; ``"x2"``: Pearson's chi-squared over
+        ``df_resid``; ``"dev"``: the deviance over ``df_resid``; a number:
+        that number. A saturated fit (``df_resid <= 0``) leaves no residual
+        degrees of freedom to estimate it from: the estimated scale is NaN,
+        and so are the standard errors, tests and intervals built on it
+        (statsmodels divides rounding noise by zero and reports inf there).
         """
-        if not self.family.estimates_scale:
-            return 1.0
+        if option is None:
+            if not self.family.estimates_scale:
+                return 1.0
+            option = "x2"
+        if not isinstance(option, str):
+            return option
         if self.df_resid <= 0:
             return float("nan")
-        return self.pearson_chi2 / self.df_resid
+        return (self.pearson_chi2 if option == "x2" else self.deviance) / self.df_resid
 
     # -- likelihood and information criteria ---------------------------------
+    @property
+    def llf(self) -> float:
+        """The log-likelihood at ``scale`` (profiled for the Normal identity link)."""
+        return self._loglikelihoods()[0]
+
+    @property
+    def llnull(self) -> float:
+        """The null (intercept-only) model's log-likelihood at ``scale``."""
+        return self._loglikelihoods()[1]
+
     def _loglikelihoods(self):
+        """``(llf, llnull)``: from the statistics pass's sums at scale 1 and
+        for the Normal family, else from one more pass (made once)."""
+        if self._llf_pair is not None:
+            return self._llf_pair
         s = self._stats
-        if not self.family.estimates_scale:
-            return s.llf_unit_scale, s.null_llf_unit_scale
-        if not isinstance(self.family, Normal):
-            raise NotImplementedError(
-                f"the log-likelihood of {self.family!r} at an estimated scale is not implemented")
-        profiled = isinstance(self.family.link, Identity)
-        llf_scale = s.rss / self.wnobs if profiled else self.scale
-        llf = _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale)
-        llnull = _normal_loglike(s.null_rss, self.wnobs, s.sum_freq_log_var, self.scale)
-        return llf, llnull
+        if isinstance(self.family, Normal):
+            profiled = isinstance(self.family.link, Identity)
+            llf_scale = s.rss / self.wnobs if profiled else self.scale
+            pair = (_normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale),
+                    _normal_loglike(s.null_rss, self.wnobs, s.sum_freq_log_var, self.scale))
+        elif self.scale == 1.0:
+            pair = (s.llf_unit_scale, s.null_llf_unit_scale)
+        elif not np.isfinite(self.scale):
+            pair = (np.nan, np.nan)
+        else:
+            null_coef, null_mean = self._null_model
+            pair = loglike_pass(self._data_design(), self.family, self.solver_result.coef,
+                                self.scale, null_coef=null_coef, null_mean=null_mean)
+        self._llf_pair = tuple(float(value) for value in pair)
+        return self._llf_pair
 
     @property
     def aic(self) -> float:
@@ -201,7 +258,9 @@ class GLMResults:
             return _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, scale)
         if scale == 1.0:
             return self._stats.llf_unit_scale
-        return loglike_pass(self._data_design(), self.family, self.params.to_numpy(), scale)
+        if scale == self.scale:
+            return self.llf
+        return loglike_pass(self._data_design(), self.family, self.solver_result.coef, scale)
 
     def info_criteria(self, crit, scale=None, dk_params=0) -> float:
         """``"aic"``, ``"bic"`` or ``"qaic"`` (statsmodels' ``info_criteria``).
@@ -496,7 +555,9 @@ class GLMResults:
         results keep their statistics and predict on new data; what needs a
         pass over the fit's rows (residuals, influence, score tests,
         in-sample predictions) then raises ``ValueError``. The model the fit
-        came from is left as it is (the results take a copy without data)."""
+        came from is left as it is (the results take a copy without data).
+        The log-likelihoods are computed first where they need a pass."""
+        self._loglikelihoods()
         self.model = self.model.without_data()
         self._design = None
 
@@ -519,6 +580,7 @@ class GLMResults:
 
         target = self
         if remove_data and self._design is not None:
+            self._loglikelihoods()        # once, for both (a pass for some families)
             target = copy.copy(self)
             target.remove_data()
         if hasattr(fname, "write"):
