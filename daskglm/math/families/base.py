@@ -66,6 +66,10 @@ class Family:
     domain_text = "finite"
     #: Names of the constructor's keyword parameters (besides ``link``).
     param_names: tuple = ()
+    #: False where saga's step-size rule (the curvature d^2 nll / d eta^2
+    #: bounded through the Fisher weights, every finite eta inside the mean
+    #: space) does not hold for the family; saga then refuses it.
+    supports_incremental = True
 
     def __init__(self, link=None):
         link = self.canonical_link() if link is None else L.get_link(link)
@@ -81,6 +85,17 @@ class Family:
     def functions(self) -> dict:
         """The family's ``@njit`` scalar functions, by name (see the module notes)."""
         raise NotImplementedError
+
+    @property
+    def convex(self) -> bool:
+        """Whether nll is convex in eta on the mean space (so the objective is
+        convex in the coefficients where it is finite). Where it is not, a
+        point where the gradient vanishes need not be the optimum: the
+        first-order solvers start such fits from the IRLS point (as newton
+        does) and accept a step on a decrease of the objective only (their
+        gradient test proves a decrease for convex objectives only). True
+        unless the family says otherwise."""
+        return True
 
     @property
     def curvature_bound(self) -> float:

@@ -91,6 +91,9 @@ class Gamma(Family):
     allowed_links = (L.Log, L.Identity, L.Inverse)
     estimates_scale = True
     domain_text = "y > 0"
+    # the log link's curvature y / mu is not bounded by its Fisher weight 1,
+    # and the other links' means leave (0, inf) at a finite eta
+    supports_incremental = False
 
     def functions(self):
         log_inverse = self.link.scalars.log_inverse
@@ -100,6 +103,12 @@ class Gamma(Family):
     @property
     def closed_form_row(self):
         return _log_row if self.link == L.Log() else None
+
+    @property
+    def convex(self):
+        """y / mu + log mu is convex in eta for the log and inverse links, not
+        for the identity link (where mu > 2 y)."""
+        return self.link != L.Identity()
 
     def variance_deriv(self, mu):
         return 2.0 * np.asarray(mu, dtype=float)

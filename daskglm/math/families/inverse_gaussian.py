@@ -91,6 +91,9 @@ class InverseGaussian(Family):
     allowed_links = (L.InverseSquared, L.Inverse, L.Identity, L.Log)
     estimates_scale = True
     domain_text = "y > 0"
+    # the means leave (0, inf) at a finite eta (inverse links), or the
+    # curvature is not bounded by the Fisher weight (log link)
+    supports_incremental = False
 
     def functions(self):
         return dict(variance=_variance, start_mean=_start_mean,
@@ -100,6 +103,13 @@ class InverseGaussian(Family):
     @property
     def closed_form_row(self):
         return _log_row if self.link == L.Log() else None
+
+    @property
+    def convex(self):
+        """y / (2 mu^2) - 1 / mu is convex in eta for the inverse squared and
+        inverse links (a parabola in 1 / mu), not for the log link (where
+        mu > 2 y) or the identity link (where mu > 3 y / 2)."""
+        return isinstance(self.link, (L.InverseSquared, L.Inverse))
 
     def variance_deriv(self, mu):
         return 3.0 * np.square(np.asarray(mu, dtype=float))
