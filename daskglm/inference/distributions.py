@@ -23,12 +23,18 @@ import numpy as np
 __all__ = ["ChunkedDistribution", "get_distribution", "resid_anscombe", "statsmodels_family"]
 
 
+#: Our link class names that statsmodels spells otherwise.
+_STATSMODELS_LINK_NAMES = {"Inverse": "InversePower"}
+
+
 def statsmodels_family(family):
     """statsmodels' family (with the same link) of a daskglm family."""
     import statsmodels.api as sm  # statsmodels loads only when used
 
     family_class = getattr(sm.families, family.name, None)
-    link_class = getattr(sm.families.links, type(family.link).__name__, None)
+    link_name = type(family.link).__name__
+    link_class = getattr(sm.families.links, _STATSMODELS_LINK_NAMES.get(link_name, link_name),
+                         None)
     if family_class is None or link_class is None:
         raise ValueError(f"{family!r} has no statsmodels counterpart for this statistic")
     with warnings.catch_warnings():

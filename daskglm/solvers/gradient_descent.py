@@ -78,7 +78,8 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
         new_grads = evaluation.gradients + penalty.gradient(points, mask[:, None])
         with np.errstate(invalid="ignore"):   # gradients outside the mean space are NaN
             by_slope = (new_grads.T @ direction <= _ARMIJO * slope) & np.isfinite(totals)
-        by_slope &= problem.family.convex
+        if not problem.family.convex:   # the slope proves nothing: ask for no rise either
+            by_slope &= totals <= total + noise(total)
         accepted = np.flatnonzero(by_value | by_slope)
         if accepted.size == 0:
             step = steps[-1] / 2

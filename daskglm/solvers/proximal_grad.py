@@ -129,8 +129,8 @@ class _Fista:
         holds by a margin above rounding, or when the gradient test
         ``(g_x - g)'(x - y) <= |x - y|_D^2 / (2t)`` holds, which implies it for
         convex f and stays exact near the optimum, where objective values
-        no longer resolve the difference (for a convex family only, and at a
-        point where the objective is finite).
+        no longer resolve the difference (at a point where the objective is
+        finite; for a non-convex family, where it did not rise either).
         """
         n = len(steps)
         diff = candidates - self.y[:, None]
@@ -142,5 +142,7 @@ class _Fista:
             curvature = np.einsum("ij,ij->j", evaluation.gradients[:, :n]
                                   - self.y_grad[:, None], diff)
             by_gradient = (curvature <= quadratic) & np.isfinite(values)
-        ok = np.flatnonzero(by_value | (by_gradient & self.problem.family.convex))
+        if not self.problem.family.convex:   # the test proves nothing: ask for no rise either
+            by_gradient &= values <= self.y_value + noise(self.y_value)
+        ok = np.flatnonzero(by_value | by_gradient)
         return ok[0] if ok.size else None

@@ -92,9 +92,9 @@ class Family:
         convex in the coefficients where it is finite). Where it is not, a
         point where the gradient vanishes need not be the optimum: the
         first-order solvers start such fits from the IRLS point (as newton
-        does) and accept a step on a decrease of the objective only (their
-        gradient test proves a decrease for convex objectives only). True
-        unless the family says otherwise."""
+        does) and take their gradient test of a step (which proves a
+        decrease for convex objectives only) where the objective did not
+        rise either. True unless the family says otherwise."""
         return True
 
     @property
