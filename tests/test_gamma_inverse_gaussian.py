@@ -426,3 +426,32 @@ def test_the_documented_scotland_example_runs_and_matches_statsmodels(capsys):
             reference = reference_fit(sm.GLM.from_formula(namespace["formula"], scotland_frame,
                                                           family=sm_family), **fit_options)
         assert_matches(fit, reference, scalars=STATISTICS)
+
+
+# -- names, statsmodels' instances and saved fits ------------------------------------------------
+def test_names_defaults_and_statsmodels_families_convert():
+    assert daskglm.Gamma().link == links.Inverse()
+    assert daskglm.InverseGaussian().link == links.InverseSquared()
+    assert daskglm.families.get_family("inverse_gaussian", link="log") == \
+        daskglm.InverseGaussian(links.Log())
+    assert daskglm.families.get_family(sm.families.Gamma(SM_LINKS.Identity())) == \
+        daskglm.Gamma(links.Identity())
+    assert daskglm.families.get_family(sm.families.InverseGaussian()) == daskglm.InverseGaussian()
+    with pytest.raises(ValueError, match="link 'sqrt' is not allowed for the Gamma family; "
+                                         "allowed links: log, identity, inverse"):
+        daskglm.Gamma(link="sqrt")
+    with pytest.raises(ValueError, match="allowed links: inverse_squared, inverse, identity, log"):
+        daskglm.InverseGaussian(link="logit")
+
+
+def test_a_saved_inverse_gaussian_fit_predicts_as_the_fit(tmp_path):
+    from daskglm.frontend.saved import load_fit, save_results
+
+    family, _, make, terms, _ = CASES["ig-inverse_squared"]
+    data = make()
+    result = daskglm.glm("y ~ x1 + x2", partitioned(data, 3), family=family).fit()
+    save_results(result, tmp_path / "fit.json")
+    loaded = load_fit(tmp_path / "fit.json")
+    assert loaded.family == family
+    np.testing.assert_allclose(np.asarray(loaded.predict(data.iloc[:20])),
+                               np.asarray(result.predict(data.iloc[:20])), rtol=1e-12)
