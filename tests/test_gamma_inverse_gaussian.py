@@ -227,19 +227,55 @@ def test_a_bad_scale_is_refused_before_any_pass(scale):
     assert counter.count == 0
 
 
-def test_log_likelihood_at_an_estimated_scale_costs_one_pass_made_once():
-    family, _, y, X, _ = _case_arrays("gamma-inverse")
-    model = daskglm.GLM(_in_chunks(y), _in_chunks(X), family=family)
+@pytest.mark.parametrize("case, extra_passes", [("gamma-inverse", 0), ("gamma-log", 1)])
+def test_log_likelihood_at_an_estimated_scale_costs_at_most_one_pass_made_once(case,
+                                                                              extra_passes):
+    """From the statistics pass's sums without variance weights; with them
+    (log Gamma(var_weights / scale) per row) one more pass, made once."""
+    family, sm_family, y, X, roles = _case_arrays(case)
+    # no offset: its null model is a fit of its own (more passes, counted elsewhere)
+    roles = {role: value for role, value in roles.items() if role == "var_weights"}
+    model = daskglm.GLM(_in_chunks(y), _in_chunks(X), family=family,
+                        **{role: _in_chunks(value) for role, value in roles.items()})
     model._prepare()                 # the validating pass, made once per model
     with CountComputes() as counter:
         result = model.fit()
     assert counter.count == result.solver_result.n_passes + 1   # + the statistics pass
     with CountComputes() as counter:
-        values = (result.llf, result.llnull, result.aic, result.bic, result.pseudo_rsquared())
+        values = [result.llf, result.llnull, result.aic, result.bic, result.pseudo_rsquared()]
         result.summary()
-    assert counter.count == 1 and np.all(np.isfinite(values))
+    assert counter.count == extra_passes
+    reference = _statsmodels(y, X, sm_family, roles)
+    np.testing.assert_allclose(values, [reference.llf, reference.llnull, reference.aic,
+                                        reference.bic, reference.pseudo_rsquared()], rtol=1e-6)
     result.remove_data()             # the log-likelihoods were kept
     assert result.llf == values[0]
+
+
+@pytest.mark.parametrize("family, sm_family", [
+    (daskglm.Gamma(), sm.families.Gamma()),
+    (daskglm.InverseGaussian(), sm.families.InverseGaussian()),
+    (daskglm.Poisson(), sm.families.Poisson()),
+    (daskglm.Binomial(), sm.families.Binomial())], ids=repr)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_loglike_at_scale_from_sums_is_statsmodels_loglike(family, sm_family, weighted):
+    rng = np.random.default_rng(31)
+    mu = rng.uniform(0.2, 0.8, 200)
+    y = rng.binomial(1, mu) * 1.0 if family.name == "Binomial" else rng.gamma(2.0, 2.0 * mu)
+    if family.name == "Poisson":
+        y = np.floor(y)
+    var_weights = rng.uniform(0.5, 2.0, 200) if weighted else np.ones(200)
+    freq_weights = rng.integers(1, 4, 200) * 1.0
+    unit = freq_weights @ family.loglike_obs(y, mu, var_weights, 1.0)
+    deviance = (freq_weights * var_weights) @ family.unit_deviance(y, mu)
+    value = family.loglike_at_scale(unit, deviance, freq_weights.sum(), 1.7,
+                                    var_weights=weighted)
+    if value is None:                # Gamma with variance weights: from the rows
+        assert weighted and family.name == "Gamma"
+        return
+    np.testing.assert_allclose(value, sm_family.loglike(y, mu, var_weights=var_weights,
+                                                        freq_weights=freq_weights,
+                                                        scale=1.7), rtol=1e-12)
 
 
 def test_log_likelihood_is_kept_through_remove_data():

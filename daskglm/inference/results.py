@@ -19,9 +19,11 @@ except that the Normal identity-link log-likelihood is profiled over the
 scale; ``bic`` is ``bic_llf``.
 
 The log-likelihood at a scale other than 1 is read from the pass's sums for
-the Normal family; for the others it is one more pass (both ``llf`` and
-``llnull``), made on first use (``llf``, ``aic``, ``bic``, ``summary()``...)
-and kept.
+the Normal family, and where the family can tell it from the sums
+(:meth:`Family.loglike_at_scale <daskglm.math.families.Family.loglike_at_scale>`:
+Binomial, Poisson, inverse Gaussian, and Gamma without variance weights);
+else it is one more pass (both ``llf`` and ``llnull``), made on first use
+(``llf``, ``aic``, ``bic``, ``summary()``...) and kept.
 """
 
 from __future__ import annotations
@@ -149,6 +151,7 @@ class GLMResults:
         self.pearson_chi2 = statistics.pearson_chi2
         self.scale = self._estimated_scale(check_scale(scale))
         self._null_model = null_model          # (null_coef, null_mean) of the statistics pass
+        self._var_weighted = design.var_weights is not None
         self._llf_pair = None                  # (llf, llnull), made on first use
         # statsmodels' cov_kwds: the description and the options (not the groups' labels)
         self.cov_kwds = {"description": COV_TYPES[cov_type].description,
@@ -191,8 +194,8 @@ class GLMResults:
         return self._loglikelihoods()[1]
 
     def _loglikelihoods(self):
-        """``(llf, llnull)``: from the statistics pass's sums at scale 1 and
-        for the Normal family, else from one more pass (made once)."""
+        """``(llf, llnull)``: from the statistics pass's sums where they
+        determine them, else from one more pass (made once)."""
         if self._llf_pair is not None:
             return self._llf_pair
         s = self._stats
@@ -206,11 +209,22 @@ class GLMResults:
         elif not np.isfinite(self.scale):
             pair = (np.nan, np.nan)
         else:
+            pair = self._loglikelihoods_from_sums()
+        if None in pair:
             null_coef, null_mean = self._null_model
             pair = loglike_pass(self._data_design(), self.family, self.solver_result.coef,
                                 self.scale, null_coef=null_coef, null_mean=null_mean)
         self._llf_pair = tuple(float(value) for value in pair)
         return self._llf_pair
+
+    def _loglikelihoods_from_sums(self):
+        """``(llf, llnull)`` at ``scale`` from the statistics pass's sums (None
+        where the family cannot tell them from the sums)."""
+        s, family = self._stats, self.family
+        return tuple(family.loglike_at_scale(unit, deviance, self.wnobs, self.scale,
+                                             var_weights=self._var_weighted)
+                     for unit, deviance in ((s.llf_unit_scale, s.deviance),
+                                            (s.null_llf_unit_scale, s.null_deviance)))
 
     @property
     def aic(self) -> float:
@@ -246,7 +260,8 @@ class GLMResults:
 
         Without ``scale``: ``llf`` (for the Normal identity link the scale is
         profiled out). A Normal fit at another scale is read from the sums
-        of the fit; another family at a scale other than 1 costs one pass.
+        of the fit, as are the families' whose ``loglike_at_scale`` tells it;
+        another at a scale other than 1 costs one pass.
         """
         if scale is None:
             return self.llf
@@ -260,6 +275,11 @@ class GLMResults:
             return self._stats.llf_unit_scale
         if scale == self.scale:
             return self.llf
+        from_sums = self.family.loglike_at_scale(self._stats.llf_unit_scale, self.deviance,
+                                                 self.wnobs, scale,
+                                                 var_weights=self._var_weighted)
+        if from_sums is not None:
+            return from_sums
         return loglike_pass(self._data_design(), self.family, self.solver_result.coef, scale)
 
     def info_criteria(self, crit, scale=None, dk_params=0) -> float:

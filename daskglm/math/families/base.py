@@ -116,6 +116,14 @@ class Family:
         """Boolean mask: True where ``y`` is a valid response for the family."""
         return np.isfinite(y)
 
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """The summed log-likelihood at ``scale`` from its value at scale 1, the
+        (weighted) deviance and the sum of the frequency weights, where these
+        determine it; None where they do not (the results then make a pass).
+        ``var_weights`` says whether the rows carry variance weights."""
+        return None
+
     # -- identity ------------------------------------------------------------
     @property
     def params(self) -> tuple:

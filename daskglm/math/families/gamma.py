@@ -120,6 +120,19 @@ class Gamma(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2.0 * ((y - mu) / mu - np.log(y / mu))
 
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """Without variance weights, with ``a = 1 / scale`` every row's
+        log-likelihood moves by ``a log a - log Gamma(a) - (a - 1)(d / 2 + 1)``
+        from its value at scale 1 (``d`` its unit deviance); with them
+        ``log Gamma(var_weights / scale)`` needs the rows (None)."""
+        if var_weights:
+            return None
+        shape = 1.0 / scale
+        return (loglike_unit_scale
+                + sum_freq_weights * (shape * math.log(shape) - math.lgamma(shape))
+                - (shape - 1.0) * (0.5 * deviance + sum_freq_weights))
+
     def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0):
         with np.errstate(divide="ignore", invalid="ignore"):
             shape = var_weights / scale

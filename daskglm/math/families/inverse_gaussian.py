@@ -121,6 +121,13 @@ class InverseGaussian(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.square(y - mu) / (y * np.square(mu))
 
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """Every row's log-likelihood moves by ``-[vw d (1 / scale - 1) + log
+        scale] / 2`` from its value at scale 1 (``d`` its unit deviance)."""
+        return (loglike_unit_scale + 0.5 * (1.0 - 1.0 / scale) * deviance
+                - 0.5 * sum_freq_weights * math.log(scale))
+
     def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0):
         with np.errstate(divide="ignore", invalid="ignore"):
             deviance = var_weights * self.unit_deviance(y, mu) / scale
