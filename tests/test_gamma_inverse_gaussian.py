@@ -403,8 +403,12 @@ def test_every_solver_fits_the_gamma_log_link(solver):
     np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-4 if solver == "admm" else 1e-5)
 
 
-@pytest.mark.parametrize("solver", ["newton", "proximal_grad", "admm"])
-@pytest.mark.parametrize("penalty", [daskglm.L2(0.05), daskglm.L1(0.02)], ids=repr)
+PENALIZED = [(solver, penalty) for solver in ("newton", "proximal_grad", "admm")
+             for penalty in (daskglm.L2(0.05), daskglm.L1(0.02))] + \
+    [("lbfgs", daskglm.L2(0.05)), ("gradient_descent", daskglm.L2(0.05))]
+
+
+@pytest.mark.parametrize("solver, penalty", PENALIZED, ids=repr)
 def test_penalized_gamma_fits_meet_the_kkt_conditions(solver, penalty):
     Xd, yd, X, y = _well_scaled()
     fit = solvers.SOLVERS[solver](Xd, yd, daskglm.Gamma(links.Log()), penalty, tol=1e-8,
