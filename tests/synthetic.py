@@ -68,10 +68,13 @@ def family_rows(family, n, seed):
     """Responses in ``family``'s domain and linear predictors inside its mean
     space: binary responses for a binomial family (means below 0.6 under the
     log link, whose mean must stay below 1), counts for a family with a
-    fixed scale, Gamma draws for a family with positive responses, Gaussian
-    noise otherwise."""
+    fixed scale, Gamma draws for a family of positive responses (Gamma,
+    inverse Gaussian), Gaussian noise otherwise."""
     rng = np.random.default_rng(seed)
-    if isinstance(family, daskglm.Binomial):
+    if not family.in_domain(np.zeros(1))[0]:
+        mu = rng.uniform(0.5, 4.0, n)
+        y = rng.gamma(3.0, mu / 3.0)
+    elif isinstance(family, daskglm.Binomial):
         mu = rng.uniform(0.05, 0.6 if family.link == daskglm.links.Log() else 0.95, n)
         y = rng.binomial(1, mu).astype(float)
     elif not family.estimates_scale:

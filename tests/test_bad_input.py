@@ -64,7 +64,8 @@ SOLVER_CASES = {
                                  r"outside the Poisson family's domain \(y >= 0\)"),
     "string X": (lambda s: s(X.astype(str), Y), TypeError, r"X must be numeric"),
     # options
-    "unknown family": (lambda s: s(X, Y, family="gamma"), ValueError, r"unknown family 'gamma'"),
+    "unknown family": (lambda s: s(X, Y, family="weibull"), ValueError,
+                       r"unknown family 'weibull'"),
     "link not allowed": (lambda s: s(X, Y, family=daskglm.Poisson(link="logit")), ValueError,
                          r"link 'logit' is not allowed for the Poisson family"),
     "alpha < 0": (lambda s: s(X, Y, regularizer=daskglm.L2(-1.0)), ValueError,
@@ -147,8 +148,8 @@ GLM_CASES = {
 FORMULA_CASES = {
     "unknown column": (lambda: daskglm.glm("y ~ zz", dframe()), ValueError,
                        r"refers to 'zz'.*neither a column"),
-    "unknown family": (lambda: daskglm.glm("y ~ a", dframe(), family="gamma"), ValueError,
-                       r"unknown family 'gamma'"),
+    "unknown family": (lambda: daskglm.glm("y ~ a", dframe(), family="weibull"), ValueError,
+                       r"unknown family 'weibull'"),
     "link not allowed": (lambda: daskglm.glm("y ~ a", dframe(),
                                              family=daskglm.Poisson(link="logit")),
                          ValueError, r"link 'logit' is not allowed for the Poisson family"),

@@ -330,7 +330,7 @@ def test_bad_predict_input_is_one_line(data, tmp_path, capsys):
 
 
 def test_argparse_errors_exit_2(capsys):
-    for argv in ([], ["fit"], ["fit", "y ~ x", "d.parquet", "--family", "gamma"],
+    for argv in ([], ["fit"], ["fit", "y ~ x", "d.parquet", "--family", "weibull"],
                  ["fit", "y ~ x", "d.parquet", "--workers", "0"],
                  ["fit", "y ~ x", "d.parquet", "--workers", "2", "--scheduler", "tcp://x:1"],
                  ["predict", "fit.json", "d.parquet"]):

@@ -23,6 +23,15 @@ CASES = [
     (daskglm.NegativeBinomial(alpha=0.6), sm.families.NegativeBinomial(alpha=0.6)),
     (daskglm.NegativeBinomial(links.Identity(), alpha=2.5),
      sm.families.NegativeBinomial(sm.families.links.Identity(), alpha=2.5)),
+    (daskglm.Gamma(), sm.families.Gamma()),
+    (daskglm.Gamma(links.Log()), sm.families.Gamma(sm.families.links.Log())),
+    (daskglm.Gamma(links.Identity()), sm.families.Gamma(sm.families.links.Identity())),
+    (daskglm.InverseGaussian(), sm.families.InverseGaussian()),
+    (daskglm.InverseGaussian(links.Inverse()),
+     sm.families.InverseGaussian(sm.families.links.InversePower())),
+    (daskglm.InverseGaussian(links.Identity()),
+     sm.families.InverseGaussian(sm.families.links.Identity())),
+    (daskglm.InverseGaussian(links.Log()), sm.families.InverseGaussian(sm.families.links.Log())),
 ]
 IDS = [repr(f) for f, _ in CASES]
 
@@ -105,7 +114,9 @@ def test_canonical_logistic_tail_values():
 @pytest.mark.parametrize("family, bad_y, text", [
     (daskglm.Logistic(), [0.0, 1.0, 2.0, -1.0], "0 <= y <= 1"),
     (daskglm.Poisson(), [0.0, -3.0, 1.0], "y >= 0"),
-], ids=["logistic", "poisson"])
+    (daskglm.Gamma(), [1.0, 0.0, 2.0, -1.0], "y > 0"),
+    (daskglm.InverseGaussian(), [0.0, 1.0], "y > 0"),
+], ids=["logistic", "poisson", "gamma", "inverse_gaussian"])
 def test_domain_check_names_the_rows(family, bad_y, text):
     with pytest.raises(ValueError, match=rf"y has \d value\(s\) outside .*{text}.*rows: \d"):
         family.check_domain(np.array(bad_y))
@@ -116,8 +127,8 @@ def test_aliases_and_lookup():
     assert get_family("poisson") == daskglm.Poisson()
     assert get_family(sm.families.Binomial(sm.families.links.Probit())) == \
         daskglm.Logistic(links.Probit())
-    with pytest.raises(ValueError, match="statsmodels family Gamma is not supported; supported"):
-        get_family(sm.families.Gamma())
+    with pytest.raises(ValueError, match="statsmodels family Tweedie is not supported; supported"):
+        get_family(sm.families.Tweedie())
     with pytest.raises(ValueError, match="unknown family 'weibull'; supported: .*poisson"):
         get_family("weibull")
 

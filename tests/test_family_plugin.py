@@ -206,6 +206,9 @@ FAMILY_LINKS = [
     daskglm.Gaussian(), daskglm.Gaussian(link="log"), daskglm.Gaussian(link="inverse"),
     daskglm.Tweedie(var_power=1.5), daskglm.Tweedie(var_power=2.5),
     daskglm.Tweedie(var_power=0.0),
+    daskglm.Gamma(), daskglm.Gamma(link="log"), daskglm.Gamma(link="identity"),
+    daskglm.InverseGaussian(), daskglm.InverseGaussian(link="inverse"),
+    daskglm.InverseGaussian(link="identity"), daskglm.InverseGaussian(link="log"),
     Counts(), CauchitBinomial(link=Cauchit()),
     daskglm.NegativeBinomial(alpha=0.6), daskglm.NegativeBinomial(link="identity", alpha=2.5),
 ]
@@ -250,7 +253,8 @@ def _tail_etas(family):
     if family == daskglm.Binomial(link="identity"):
         # the mean space is (0, 1) itself: its edges are the tails
         return np.array([1e-300, 1e-12, 0.5, 1.0 - 1e-12])
-    if family.link in (links.Identity(), links.Inverse()) and family.name != "Gaussian":
+    if family.link in (links.Identity(), links.Inverse(), links.InverseSquared()) \
+            and family.name != "Gaussian":
         etas = etas[etas > 0]
     if family.link in (links.Log(), links.LogC()) and isinstance(family, daskglm.Binomial):
         etas = etas[etas < 0]
@@ -261,18 +265,24 @@ def _tail_etas(family):
 def test_row_math_in_the_tails(family):
     etas = _tail_etas(family)
     for y_value in (0.0, 1.0, 3.0 if not isinstance(family, daskglm.Binomial) else 0.5):
+        if not family.in_domain(np.array([y_value]))[0]:
+            continue                      # y = 0 for a family of positive responses
         y = np.full(etas.shape, y_value)
         nll, d1, fisher = row_arrays(family, y, etas)
         assert not np.any(np.isnan(nll) | np.isnan(d1) | np.isnan(fisher)), (y_value, etas)
         assert np.all(fisher >= 0)
         mu = family.mean(etas)
-        finite_mean = np.isfinite(mu)
+        # a mean that underflowed to a boundary outside the mean space (0 for
+        # the Gamma's log link) has no finite gradient either
+        finite_mean = np.isfinite(mu) & family.in_domain(mu)
         if family == daskglm.Gaussian(link="log"):
             finite_mean &= etas < 700  # the gradient (mu - y) mu is beyond double range there
         if isinstance(family, daskglm.Tweedie):
             # the gradient mu^(2-p) - y mu^(1-p) is beyond double range there
             power = family.var_power
             finite_mean &= np.maximum(np.abs((1 - power) * etas), np.abs((2 - power) * etas)) < 700
+        if family == daskglm.InverseGaussian(link="log"):
+            finite_mean &= etas > -350  # and (mu - y) / mu^2 here
         # wherever the mean is a number, so is the gradient (no inf - inf, no 0 * inf)
         assert np.all(np.isfinite(d1[finite_mean])), (y_value, etas[finite_mean], d1)
         if isinstance(family, daskglm.Binomial):  # exp(5000) is cloglog's nll at y = 0

@@ -23,6 +23,7 @@ PAIRS = [
     (links.Identity(), sm_links.Identity()),
     (links.Inverse(), sm_links.InversePower()),
     (links.Sqrt(), sm_links.Sqrt()),
+    (links.InverseSquared(), sm_links.InverseSquared()),
     (links.Power(2.0), sm_links.Power(2.0)),
     (links.Power(-0.7), sm_links.Power(-0.7)),
     (links.Power(1.0 / 3.0), sm_links.Power(1.0 / 3.0)),

@@ -33,7 +33,7 @@ from ..inference.covariance import (
     complete_statistics,
     statistics_request,
 )
-from ..inference.results import GLMResults
+from ..inference.results import GLMResults, check_scale
 from ..math.families import Normal, domain_message, get_family
 from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
 from ..passes.statistics import statistics_pass
@@ -221,7 +221,7 @@ class GLM:
     # -- fitting -----------------------------------------------------------
     def fit(self, method="newton", max_iter=100, tol=1e-8, cov_type="nonrobust",
             cov_kwds=None, progress=False, start_params=None, callback=None,
-            persist="auto", **solver_options) -> GLMResults:
+            persist="auto", scale=None, **solver_options) -> GLMResults:
         """Maximum likelihood fit with a registered solver.
 
         Parameters
@@ -261,6 +261,15 @@ class GLM:
             at most half the memory of the workers (of this machine without
             a distributed client). The result's
             ``solver_result.info["persisted"]`` says which was done.
+        scale : None, "X2", "dev" or float
+            The scale (dispersion) of the results, as statsmodels'
+            ``GLM.fit``: None is Pearson's chi-squared over ``df_resid`` for
+            the Normal, Gamma and inverse Gaussian families and 1 for the
+            Binomial and Poisson; ``"X2"`` is Pearson's chi-squared over
+            ``df_resid``, ``"dev"`` the deviance over ``df_resid``, and a
+            positive number is taken as the scale. It multiplies the
+            covariance of the estimates and enters ``llf`` (not the
+            coefficients).
         **solver_options
             The solver's own keyword-only options, passed on unchanged.
 
@@ -276,6 +285,7 @@ class GLM:
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         self._check_estimable(method, cov_type)
+        scale = check_scale(scale)
         design, facts = self._prepare(persist)
         if design.coded is not None:
             check_coded_design(cov_type, design.n_features)
@@ -285,7 +295,7 @@ class GLM:
         result = self._solve(design, method, None, max_iter, tol, progress, start_params,
                              callback, solver_options)
         return self._results(design, facts, result, method, cov_type, None, tol, groups,
-                             cov_options)
+                             cov_options, scale)
 
     def fit_regularized(self, regularizer, method="newton", alpha=None, l1_ratio=None,
                         max_iter=100, tol=1e-8, progress=False, start_params=None,
@@ -455,7 +465,7 @@ class GLM:
         return -fit.objective * fit.info["sum_weights"]
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 cov_options=None):
+                 cov_options=None, scale=None):
         # an estimated family parameter: the statistics are those of the family
         # with the parameter fixed at its estimate
         family = result.info.get("family", self.family)
@@ -472,7 +482,8 @@ class GLM:
         return GLMResults(self, design, result, statistics, method=_method_name(method),
                           cov_type=cov_type, regularizer=penalty,
                           sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options,
-                          family=family, null_loglike=null_loglike)
+                          family=family, null_loglike=null_loglike, scale=scale,
+                          null_model=(null_coef, null_mean))
 
     # -- prediction ----------------------------------------------------------
     def predict(self, params, exog=None, which="mean", offset=None, exposure=None):

@@ -11,14 +11,24 @@ fit when there is an offset).
 
 Conventions follow statsmodels' ``GLMResults`` (0.15): ``nobs`` counts rows,
 frequency weights enter ``df_resid``, ``aic`` and ``bic`` through their sum;
-``scale`` is Pearson's chi-squared over ``df_resid`` for a family that
-estimates it (Normal, Tweedie) and 1 otherwise; the Normal identity-link
-log-likelihood is profiled over the scale; ``bic`` is ``bic_llf``. The
-log-likelihood of another family at an estimated scale (Tweedie's) costs
-one more pass, once the scale is known.
+``scale`` is, as ``GLM.fit(scale=...)`` asks, Pearson's chi-squared over
+``df_resid`` (the default for the families that estimate it: Normal, Gamma,
+inverse Gaussian, Tweedie), the deviance over ``df_resid``, a given number, or 1 (the
+default for Binomial and Poisson); ``llf`` and ``llnull`` are at that scale,
+except that the Normal identity-link log-likelihood is profiled over the
+scale; ``bic`` is ``bic_llf``.
+
+The log-likelihood at a scale other than 1 is read from the pass's sums for
+the Normal family, and where the family can tell it from the sums
+(:meth:`Family.loglike_at_scale <daskglm.math.families.Family.loglike_at_scale>`:
+Binomial, Poisson, inverse Gaussian, and Gamma without variance weights);
+else it is one more pass (both ``llf`` and ``llnull``), made on first use
+(``llf``, ``aic``, ``bic``, ``summary()``...) and kept.
 """
 
 from __future__ import annotations
+
+import numbers
 
 import dask.array as da
 import dask.dataframe as dd
@@ -29,7 +39,7 @@ from scipy import stats
 from ..math.families import Normal
 from ..math.links import Identity
 from ..passes.block_hessian import BlockHessian
-from ..passes.statistics import FitStatistics, loglike_pass, loglikelihoods_pass
+from ..passes.statistics import FitStatistics, loglike_pass
 from . import hypothesis
 from .covariance import COV_TYPES, DENSE_COVARIANCE_LIMIT, CodedCovariance, covariance_matrix
 from .distributions import get_distribution, resid_anscombe
@@ -38,7 +48,26 @@ from .influence import GLMInfluence, influence_table
 from .prediction_results import PredictionResults
 from .score_test import score_test
 
-__all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT"]
+__all__ = ["GLMResults", "DENSE_COVARIANCE_LIMIT", "check_scale"]
+
+
+def check_scale(scale):
+    """``GLM.fit``'s ``scale``: None, ``"X2"`` or ``"dev"`` (any case; returned
+    lower case), or a positive number (returned as a float).
+
+    Raises
+    ------
+    ValueError
+        For anything else, naming the accepted values.
+    """
+    if scale is None:
+        return None
+    if isinstance(scale, str) and scale.lower() in ("x2", "dev"):
+        return scale.lower()
+    number = isinstance(scale, numbers.Real) and not isinstance(scale, (bool, str))
+    if number and np.isfinite(scale) and scale > 0:
+        return float(scale)
+    raise ValueError(f"scale must be None, 'X2', 'dev' or a positive number, got {scale!r}")
 
 
 def _normal_loglike(rss, sum_fw, sum_fw_log_vw, scale):
@@ -61,6 +90,7 @@ class GLMResults:
         Standard errors, z statistics and two-sided normal p-values (NaN for
         regularized fits).
     llf, llnull, deviance, null_deviance, pearson_chi2, scale : float
+        ``scale`` as the fit's ``scale`` option asks (see the module notes).
     aic, bic, bic_llf, bic_deviance : float
         ``bic`` is ``bic_llf``, as statsmodels 0.15.
     nobs : int
@@ -101,7 +131,8 @@ class GLMResults:
 
     def __init__(self, model, design, solver_result, statistics: FitStatistics, *,
                  method, cov_type="nonrobust", regularizer=None, sum_freq_weights,
-                 cov_options=None, family=None, null_loglike=None):
+                 cov_options=None, family=None, null_loglike=None, scale=None,
+                 null_model=(None, None)):
         self.model = model
         # the family fitted: the model's, with an estimated parameter fixed at its estimate
         self.family = model.family if family is None else family
@@ -129,8 +160,10 @@ class GLMResults:
         self.deviance = statistics.deviance
         self.null_deviance = statistics.null_deviance
         self.pearson_chi2 = statistics.pearson_chi2
-        self.scale = self._estimated_scale()
-        self.llf, self._llnull = self._loglikelihoods()
+        self.scale = self._estimated_scale(check_scale(scale))
+        self._null_model = null_model          # (null_coef, null_mean) of the statistics pass
+        self._var_weighted = design.var_weights is not None
+        self._llf_pair = None                  # (llf, llnull), made on first use
         self._null_loglike = null_loglike      # the estimated-parameter null fit, lazily
         # statsmodels' cov_kwds: the description and the options (not the groups' labels)
         self.cov_kwds = {"description": COV_TYPES[cov_type].description,
@@ -140,41 +173,75 @@ class GLMResults:
             self.df_resid_inference = self.n_groups - 1   # statsmodels' t and F tests' df
         self._cov = self._covariance()
 
-    def _estimated_scale(self) -> float:
-        """Pearson's chi-squared over ``df_resid`` (1 for a fixed-scale family).
+    def _estimated_scale(self, option) -> float:
+        """The scale ``option`` asks for (statsmodels' ``estimate_scale``).
 
-        A saturated fit (``df_resid <= 0``) leaves no residual degrees of
-        freedom to estimate it from: the scale is NaN, and so are the
-        standard errors, tests and intervals built on it (statsmodels divides
-        rounding noise by zero and reports inf there).
+        None: Pearson's chi-squared over ``df_resid`` for a family that
+        estimates its scale, else 1; ``"x2"``: Pearson's chi-squared over
+        ``df_resid``; ``"dev"``: the deviance over ``df_resid``; a number:
+        that number. A saturated fit (``df_resid <= 0``) leaves no residual
+        degrees of freedom to estimate it from: the estimated scale is NaN,
+        and so are the standard errors, tests and intervals built on it
+        (statsmodels divides rounding noise by zero and reports inf there).
         """
-        if not self.family.estimates_scale:
-            return 1.0
+        if option is None:
+            if not self.family.estimates_scale:
+                return 1.0
+            option = "x2"
+        if not isinstance(option, str):
+            return option
         if self.df_resid <= 0:
             return float("nan")
-        return self.pearson_chi2 / self.df_resid
+        return (self.pearson_chi2 if option == "x2" else self.deviance) / self.df_resid
 
     # -- likelihood and information criteria ---------------------------------
+    @property
+    def llf(self) -> float:
+        """The log-likelihood at ``scale`` (profiled for the Normal identity link)."""
+        return self._loglikelihoods()[0]
+
     def _loglikelihoods(self):
+        """``(llf, llnull)``: from the statistics pass's sums where they
+        determine them, else from one more pass (made once)."""
+        if self._llf_pair is not None:
+            return self._llf_pair
         s = self._stats
-        if not self.family.estimates_scale:
-            return s.llf_unit_scale, s.null_llf_unit_scale
-        if not isinstance(self.family, Normal):   # not a function of the pass's sums
-            return loglikelihoods_pass(self._design, self.family, self.solver_result.coef,
-                                       self.scale, null_coef=s.null_coef, null_mean=s.null_mean)
-        profiled = isinstance(self.family.link, Identity)
-        llf_scale = s.rss / self.wnobs if profiled else self.scale
-        llf = _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale)
-        llnull = _normal_loglike(s.null_rss, self.wnobs, s.sum_freq_log_var, self.scale)
-        return llf, llnull
+        if isinstance(self.family, Normal):
+            profiled = isinstance(self.family.link, Identity)
+            llf_scale = s.rss / self.wnobs if profiled else self.scale
+            pair = (_normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, llf_scale),
+                    _normal_loglike(s.null_rss, self.wnobs, s.sum_freq_log_var, self.scale))
+        elif self.scale == 1.0:
+            pair = (s.llf_unit_scale, s.null_llf_unit_scale)
+        elif not np.isfinite(self.scale):
+            pair = (np.nan, np.nan)
+        else:
+            pair = self._loglikelihoods_from_sums()
+        if None in pair:
+            null_coef, null_mean = self._null_model
+            pair = loglike_pass(self._data_design(), self.family, self.solver_result.coef,
+                                self.scale, null_coef=null_coef, null_mean=null_mean)
+        self._llf_pair = tuple(float(value) for value in pair)
+        return self._llf_pair
+
+    def _loglikelihoods_from_sums(self):
+        """``(llf, llnull)`` at ``scale`` from the statistics pass's sums (None
+        where the family cannot tell them from the sums)."""
+        s, family = self._stats, self.family
+        return tuple(family.loglike_at_scale(unit, deviance, self.wnobs, self.scale,
+                                             var_weights=self._var_weighted)
+                     for unit, deviance in ((s.llf_unit_scale, s.deviance),
+                                            (s.null_llf_unit_scale, s.null_deviance)))
 
     @property
     def llnull(self) -> float:
-        """The log-likelihood of the intercept-only model (with an estimated
-        family parameter: its own estimate, one more fit when first asked)."""
+        """The null (intercept-only) model's log-likelihood at ``scale`` (with an
+        estimated family parameter: at its own estimate, one more fit when first
+        asked)."""
         if self._null_loglike is not None:
-            self._llnull, self._null_loglike = float(self._null_loglike()), None
-        return self._llnull
+            llf = self._loglikelihoods()[0]
+            self._llf_pair, self._null_loglike = (llf, float(self._null_loglike())), None
+        return self._loglikelihoods()[1]
 
     @property
     def alpha(self) -> float:
@@ -231,7 +298,8 @@ class GLMResults:
 
         Without ``scale``: ``llf`` (for the Normal identity link the scale is
         profiled out). A Normal fit at another scale is read from the sums
-        of the fit; another family at a scale other than 1 costs one pass.
+        of the fit, as are the families' whose ``loglike_at_scale`` tells it;
+        another at a scale other than 1 costs one pass.
         """
         if scale is None:
             return self.llf
@@ -243,7 +311,14 @@ class GLMResults:
             return _normal_loglike(s.rss, self.wnobs, s.sum_freq_log_var, scale)
         if scale == 1.0:
             return self._stats.llf_unit_scale
-        return loglike_pass(self._data_design(), self.family, self.params.to_numpy(), scale)
+        if scale == self.scale:
+            return self.llf
+        from_sums = self.family.loglike_at_scale(self._stats.llf_unit_scale, self.deviance,
+                                                 self.wnobs, scale,
+                                                 var_weights=self._var_weighted)
+        if from_sums is not None:
+            return from_sums
+        return loglike_pass(self._data_design(), self.family, self.solver_result.coef, scale)
 
     def info_criteria(self, crit, scale=None, dk_params=0) -> float:
         """``"aic"``, ``"bic"`` or ``"qaic"`` (statsmodels' ``info_criteria``).
@@ -580,8 +655,9 @@ class GLMResults:
         results keep their statistics and predict on new data; what needs a
         pass over the fit's rows (residuals, influence, score tests,
         in-sample predictions) then raises ``ValueError``. The model the fit
-        came from is left as it is (the results take a copy without data)."""
-        _ = self.llnull                      # a null fit still to make needs the rows
+        came from is left as it is (the results take a copy without data).
+        The log-likelihoods are computed first where they need a pass."""
+        _ = self.llf, self.llnull           # a null fit still to make needs the rows
         self.model = self.model.without_data()
         self._design = None
 
@@ -604,6 +680,7 @@ class GLMResults:
 
         target = self
         if remove_data and self._design is not None:
+            self._loglikelihoods()        # once, for both (a pass for some families)
             target = copy.copy(self)
             target.remove_data()
         if hasattr(fname, "write"):

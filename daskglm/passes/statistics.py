@@ -30,8 +30,7 @@ from .coded_kernels import coded_gram_and_moment
 from .objective import gram_and_moment, in_row_blocks, weighted_gram
 
 __all__ = ["FitStatistics", "FlatLayout", "StatisticsRequest", "leverage", "leverage_meat_pass",
-           "loglike_pass", "loglikelihoods_pass", "row_weights", "score_pass",
-           "statistics_pass"]
+           "loglike_pass", "null_means", "row_weights", "score_pass", "statistics_pass"]
 
 #: The scalar sums, in the order of :class:`FitStatistics`'s first fields.
 SCALARS = ("deviance", "pearson_chi2", "rss", "llf_unit_scale", "sum_freq_log_var",
@@ -192,13 +191,15 @@ def row_weights(X_aug, offset, weights, side, coef):
     return X, iw, fw, vw, eta
 
 
-def _null_means(family, n_rows, offset, null_coef, null_mean):
-    """The null model's mean in each of ``n_rows`` rows: ``null_mean``, or
-    ``g^{-1}(null_coef + offset)`` when the model has an offset."""
+def null_means(family, n, offset, null_coef, null_mean):
+    """The null model's mean in each of ``n`` rows: ``null_mean``, or with an
+    offset ``g^{-1}(null_coef + offset)``."""
     if null_coef is None:
-        return np.full(n_rows, null_mean)
-    null_eta = np.full(n_rows, null_coef)
-    return family.mean(null_eta if offset is None else null_eta + offset)
+        return np.full(n, null_mean)
+    null_eta = np.full(n, null_coef)
+    if offset is not None:
+        null_eta = null_eta + offset
+    return family.mean(null_eta)
 
 
 def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, null_mean,
@@ -209,7 +210,7 @@ def _statistics_rows(X_aug, y, offset, weights, side, family, coef, null_coef, n
         mu = family.mean(eta)
         _, grad, fisher = family.derivatives(y, eta, hessian=True)
         score = -grad * iw
-        null_mu = _null_means(family, n, offset, null_coef, null_mean)
+        null_mu = null_means(family, n, offset, null_coef, null_mean)
         sums = _scalar_sums(family, y, mu, null_mu, iw, fw, vw, side.trials(X_aug))
     if isinstance(X, CodedMatrix):
         sums["score"], sums["information"] = coded_gram_and_moment(X, iw * fisher, score)
@@ -300,41 +301,32 @@ def statistics_pass(design, family, coef, *, null_coef=None, null_mean=None, gro
     return FitStatistics(**values)
 
 
-def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale, null=None):
+def _loglike_chunk(X_aug, y, offset, weights, side, family, coef, scale, null_model):
     def rows(X_aug, y, offset, weights):
         X, _, fw, vw, eta = row_weights(X_aug, offset, weights, side, coef)
         with np.errstate(all="ignore"):
             trials = side.trials(X_aug)
             sums = [_loglike(family, y, family.mean(eta), fw, vw, trials, scale)]
-            if null is not None:
-                null_mu = _null_means(family, X.shape[0], offset, *null)
+            if null_model is not None:
+                null_mu = null_means(family, eta.shape[0], offset, *null_model)
                 sums.append(_loglike(family, y, null_mu, fw, vw, trials, scale))
         return np.array(sums)
     return in_row_blocks(rows, X_aug, y, offset, weights)
 
 
-def loglike_pass(design, family, coef, scale) -> float:
-    """One pass: the log-likelihood ``sum fw * loglike_obs(y, mu, vw, scale)`` at ``coef``."""
-    X_aug, side = design.augmented()
-    flat = design.chunked(X_aug).map_reduce(
-        _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale))
-    return float(flat[0])
+def loglike_pass(design, family, coef, scale, *, null_coef=None, null_mean=None):
+    """One pass: the log-likelihood ``sum fw * loglike_obs(y, mu, vw, scale)`` at ``coef``.
 
-
-def loglikelihoods_pass(design, family, coef, scale, *, null_coef=None,
-                        null_mean=None) -> tuple[float, float]:
-    """One pass: ``(llf, llnull)``, the log-likelihoods at ``coef`` and of the
-    null model (as in :func:`statistics_pass`), both at ``scale``.
-
-    A family whose log-likelihood at an estimated scale does not follow from
-    the statistics pass's sums needs it (the scale is known only after that
-    pass).
+    With ``null_coef`` or ``null_mean`` (as for :func:`statistics_pass`) the
+    same pass also gives the null model's: the pair ``(llf, llnull)`` is
+    returned; else the float ``llf``.
     """
     X_aug, side = design.augmented()
+    with_null = null_coef is not None or null_mean is not None
     flat = design.chunked(X_aug).map_reduce(
         _loglike_chunk, side, family, np.asarray(coef, dtype=float), float(scale),
-        (null_coef, null_mean))
-    return float(flat[0]), float(flat[1])
+        (null_coef, null_mean) if with_null else None)
+    return (float(flat[0]), float(flat[1])) if with_null else float(flat[0])
 
 
 def leverage(X, weight, information_inverse):

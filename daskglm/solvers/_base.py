@@ -83,7 +83,12 @@ class Problem:
     def first_evaluation(self):
         """``(coef, Evaluation)`` where a first-order solver starts: ``init`` or
         zeros, or the IRLS point when zero leaves the family's mean space (a
-        sqrt or identity link for Poisson, say)."""
+        sqrt or identity link for Poisson, say) or when the objective is not
+        convex (a non-convex family and link may have a stationary point, or
+        a plateau, far from the optimum between zero and it)."""
+        if self.init is None and not self.family.convex:
+            coef = self.irls_point()
+            return coef, self.objective.evaluate(coef)
         coef = self.start()
         evaluation = self.objective.evaluate(coef)
         if self.init is None and not np.isfinite(evaluation.value):

@@ -76,7 +76,10 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
         # most _ARMIJO times the old one also proves the Armijo decrease; it
         # stays exact near the optimum where objective values are rounding.
         new_grads = evaluation.gradients + penalty.gradient(points, mask[:, None])
-        by_slope = new_grads.T @ direction <= _ARMIJO * slope
+        with np.errstate(invalid="ignore"):   # gradients outside the mean space are NaN
+            by_slope = (new_grads.T @ direction <= _ARMIJO * slope) & np.isfinite(totals)
+        if not problem.family.convex:   # the slope proves nothing: ask for no rise either
+            by_slope &= totals <= total + noise(total)
         accepted = np.flatnonzero(by_value | by_slope)
         if accepted.size == 0:
             step = steps[-1] / 2

@@ -129,13 +129,20 @@ class _Fista:
         holds by a margin above rounding, or when the gradient test
         ``(g_x - g)'(x - y) <= |x - y|_D^2 / (2t)`` holds, which implies it for
         convex f and stays exact near the optimum, where objective values
-        no longer resolve the difference.
+        no longer resolve the difference (at a point where the objective is
+        finite; for a non-convex family, where it did not rise either).
         """
         n = len(steps)
         diff = candidates - self.y[:, None]
         quadratic = 0.5 * np.einsum("ij,ij->j", diff * self.metric[:, None], diff) / steps
         model = self.y_value + self.y_grad @ diff + quadratic
-        by_value = evaluation.values[:n] < model - noise(self.y_value)
-        curvature = np.einsum("ij,ij->j", evaluation.gradients[:, :n] - self.y_grad[:, None], diff)
-        ok = np.flatnonzero(by_value | (curvature <= quadratic))
+        values = evaluation.values[:n]
+        by_value = values < model - noise(self.y_value)
+        with np.errstate(invalid="ignore"):   # gradients outside the mean space are NaN
+            curvature = np.einsum("ij,ij->j", evaluation.gradients[:, :n]
+                                  - self.y_grad[:, None], diff)
+            by_gradient = (curvature <= quadratic) & np.isfinite(values)
+        if not self.problem.family.convex:   # the test proves nothing: ask for no rise either
+            by_gradient &= values <= self.y_value + noise(self.y_value)
+        ok = np.flatnonzero(by_value | by_gradient)
         return ok[0] if ok.size else None

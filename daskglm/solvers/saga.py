@@ -11,7 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..math.compiled import timed_first_call
-from ..math.families import Logistic
+from ..math.families import Logistic, get_family
 from . import _saga_kernels as kernels
 from ._base import Trace, noise, setup
 from ._registry import register_solver
@@ -116,6 +116,7 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     (just-in-time updates for sparse data).
     """
     _check_options(seed, step_size, shuffle_chunks, refresh)
+    _check_family(family)
     problem = setup(saga, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                     persist=persist)
@@ -125,6 +126,18 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     run = _SagaRun(problem, trace, int(seed), bool(shuffle_chunks), bool(refresh))
     run.start(step_size)
     return run.run(max_iter, tol)
+
+
+def _check_family(family):
+    """Refuse a family whose ``supports_incremental`` is False (Gamma, inverse
+    Gaussian): the step-size rule and its safeguard rest on a curvature the
+    Fisher weights bound and on every finite eta being a valid mean."""
+    family = get_family(family)
+    if not family.supports_incremental:
+        raise ValueError(
+            f"saga cannot fit {family!r}: its step size needs a bound on d^2 nll / d eta^2 "
+            "that the Fisher weights give and a mean for every finite eta, which this "
+            "family and link do not have; use newton, lbfgs, proximal_grad or admm")
 
 
 def _check_options(seed, step_size, shuffle_chunks, refresh):

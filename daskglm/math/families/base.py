@@ -72,6 +72,10 @@ class Family:
     #: Whether a model may give the response as (successes, failures) columns,
     #: fitted as proportions of ``n_trials`` (then ``loglike_obs`` takes ``n_trials=``).
     takes_trials = False
+    #: False where saga's step-size rule (the curvature d^2 nll / d eta^2
+    #: bounded through the Fisher weights, every finite eta inside the mean
+    #: space) does not hold for the family; saga then refuses it.
+    supports_incremental = True
 
     def __init__(self, link=None):
         link = (self.default_link or self.canonical_link)() if link is None \
@@ -88,6 +92,17 @@ class Family:
     def functions(self) -> dict:
         """The family's ``@njit`` scalar functions, by name (see the module notes)."""
         raise NotImplementedError
+
+    @property
+    def convex(self) -> bool:
+        """Whether nll is convex in eta on the mean space (so the objective is
+        convex in the coefficients where it is finite). Where it is not, a
+        point where the gradient vanishes need not be the optimum: the
+        first-order solvers start such fits from the IRLS point (as newton
+        does) and take their gradient test of a step (which proves a
+        decrease for convex objectives only) where the objective did not
+        rise either. True unless the family says otherwise."""
+        return True
 
     @property
     def curvature_bound(self) -> float:
@@ -107,6 +122,14 @@ class Family:
     def in_domain(self, y):
         """Boolean mask: True where ``y`` is a valid response for the family."""
         return np.isfinite(y)
+
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """The summed log-likelihood at ``scale`` from its value at scale 1, the
+        (weighted) deviance and the sum of the frequency weights, where these
+        determine it; None where they do not (the results then make a pass).
+        ``var_weights`` says whether the rows carry variance weights."""
+        return None
 
     # -- identity ------------------------------------------------------------
     @property

@@ -175,6 +175,11 @@ class Logistic(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2.0 * (special.xlogy(y, y / mu) + special.xlogy(1.0 - y, (1.0 - y) / (1.0 - mu)))
 
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """statsmodels' binomial log-likelihood does not depend on the scale."""
+        return loglike_unit_scale
+
     def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0, n_trials=1.0):
         """Per-row log-likelihood of the proportion ``y`` of ``n_trials`` trials
         (statsmodels' binomial log-likelihood of ``y * n_trials`` successes;

@@ -82,6 +82,11 @@ class Poisson(Family):
         with np.errstate(divide="ignore", invalid="ignore"):
             return 2.0 * (special.xlogy(y, y / mu) - (y - mu))
 
+    def loglike_at_scale(self, loglike_unit_scale, deviance, sum_freq_weights, scale, *,
+                         var_weights):
+        """statsmodels divides the Poisson log-likelihood by the scale."""
+        return loglike_unit_scale / scale
+
     def loglike_obs(self, y, mu, var_weights=1.0, scale=1.0):
         with np.errstate(divide="ignore", invalid="ignore"):
             ll = special.xlogy(y, mu) - mu - special.gammaln(y + 1.0)

@@ -20,7 +20,7 @@ The classes and their parameters are statsmodels': ``Logit``, ``Probit``,
 ``Cauchy``, ``CLogLog``, ``LogLog`` (:mod:`.binary`, onto (0, 1));
 ``Log``, ``LogC``, ``NegativeBinomial(alpha)`` (:mod:`.logarithmic`);
 ``Power(power)`` and its special cases ``Identity``, ``Sqrt``,
-``InversePower`` (alias ``Inverse``) (:mod:`.power`); ``CDFLink(dbn)``
+``InversePower`` (alias ``Inverse``), ``InverseSquared`` (:mod:`.power`); ``CDFLink(dbn)``
 (:mod:`.cdf`). :func:`get_link` takes any of them, its name, or a
 statsmodels link instance.
 """
@@ -31,7 +31,7 @@ from .base import Link, LinkScalars
 from .binary import Cauchy, CLogLog, Logit, LogLog, Probit
 from .cdf import CDFLink
 from .logarithmic import Log, LogC, NegativeBinomial
-from .power import Identity, Inverse, InversePower, Power, Sqrt
+from .power import Identity, Inverse, InversePower, InverseSquared, Power, Sqrt
 
 __all__ = [
     "Link",
@@ -46,6 +46,7 @@ __all__ = [
     "Identity",
     "InversePower",
     "Inverse",
+    "InverseSquared",
     "Sqrt",
     "Power",
     "NegativeBinomial",
@@ -54,8 +55,8 @@ __all__ = [
     "get_link",
 ]
 
-_CLASSES = (Logit, Probit, Cauchy, CLogLog, LogLog, Log, LogC, Identity, InversePower, Sqrt,
-            Power, NegativeBinomial, CDFLink)
+_CLASSES = (Logit, Probit, Cauchy, CLogLog, LogLog, Log, LogC, Identity, InversePower,
+            InverseSquared, Sqrt, Power, NegativeBinomial, CDFLink)
 
 #: Link classes by name (``Link.name``; ``"inverse"`` names ``InversePower`` too).
 LINKS = {**{cls.name: cls for cls in _CLASSES}, "inverse": InversePower}

@@ -1,8 +1,9 @@
 """Power links, eta = mu^p: statsmodels' ``Power(power)`` and its named
-special cases ``Identity`` (p = 1), ``Sqrt`` (p = 1/2) and ``InversePower``
-(p = -1), which are subclasses of :class:`Power` as in statsmodels (a
-family that allows ``Power`` allows them too; one that allows only
-``Identity`` refuses ``Power(1.0)``, as statsmodels does). ``Inverse`` is
+special cases ``Identity`` (p = 1), ``Sqrt`` (p = 1/2), ``InversePower``
+(p = -1) and ``InverseSquared`` (p = -2), which are subclasses of
+:class:`Power` as in statsmodels (a family that allows ``Power`` allows them
+too; one that allows only ``Identity`` refuses ``Power(1.0)``, as
+statsmodels does). ``Inverse`` is
 another name of ``InversePower``.
 
 A ``Power`` with one of the special powers computes with that link's
@@ -17,7 +18,7 @@ import math
 from ..compiled import jit
 from .base import Link, real_parameter
 
-__all__ = ["Power", "Identity", "Sqrt", "InversePower", "Inverse"]
+__all__ = ["Power", "Identity", "Sqrt", "InversePower", "Inverse", "InverseSquared"]
 
 _jit = jit
 
@@ -216,7 +217,71 @@ class Sqrt(Power):
                     log_inverse_deriv=_sqrt_log_inverse_deriv)
 
 
+# -- inverse squared ---------------------------------------------------------------------
+@_jit
+def _inverse_squared_link(mu):
+    return 1.0 / (mu * mu)
+
+
+@_jit
+def _inverse_squared_deriv(mu):
+    return -2.0 / (mu * mu * mu)
+
+
+@_jit
+def _inverse_squared_inverse(eta):
+    return 1.0 / math.sqrt(eta) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_inverse_deriv(eta):
+    return -0.5 / (eta * math.sqrt(eta)) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_inverse_deriv2(eta):
+    return 0.75 / (eta * eta * math.sqrt(eta)) if eta >= 0.0 else math.nan
+
+
+@_jit
+def _inverse_squared_log_inverse(eta):
+    if eta < 0.0:
+        return math.nan
+    return -0.5 * math.log(eta) if eta > 0.0 else math.inf
+
+
+@_jit
+def _inverse_squared_log_inverse_deriv(eta):
+    if eta < 0.0:
+        return math.nan
+    return math.log(0.5) - 1.5 * math.log(eta) if eta > 0.0 else math.inf
+
+
+class InverseSquared(Power):
+    """Inverse squared link, eta = 1 / mu^2 (``Power(-2)``); the inverse
+    Gaussian family's canonical link.
+
+    The mean ``mu = eta^(-1/2)`` exists for ``eta > 0`` only; elsewhere the
+    inverse and its derivatives are NaN (a family's ``nll`` is then ``inf``).
+    """
+
+    name = "inverse_squared"
+    power = -2.0
+    param_names = ()
+
+    def __init__(self):
+        pass
+
+    def functions(self):
+        return dict(link=_inverse_squared_link, deriv=_inverse_squared_deriv,
+                    inverse=_inverse_squared_inverse,
+                    inverse_deriv=_inverse_squared_inverse_deriv,
+                    inverse_deriv2=_inverse_squared_inverse_deriv2,
+                    log_inverse=_inverse_squared_log_inverse,
+                    log_inverse_deriv=_inverse_squared_log_inverse_deriv)
+
+
 Inverse = InversePower
 
 #: The powers with a named link of their own, whose closed forms ``Power`` uses.
-_SPECIAL_POWERS = {1.0: Identity, 0.5: Sqrt, -1.0: InversePower}
+_SPECIAL_POWERS = {1.0: Identity, 0.5: Sqrt, -1.0: InversePower, -2.0: InverseSquared}
