@@ -321,6 +321,7 @@ class DataFacts:
     sum_freq_weights: float       # statsmodels' wnobs
     sum_weights: float            # sum of freq_weights * var_weights
     weighted_mean_y: float        # the null model's mean without offset
+    weighted_var_y: float         # y's weighted variance (the stopping rule's unit)
     gram: object                  # X' diag(freq * var weights) X (a BlockHessian if coded)
     constant: np.ndarray          # which columns hold one non-zero value in every row
 
@@ -345,8 +346,10 @@ def _facts_chunk(X_aug, y, offset, weights, layout):
             gram = (Xw.T @ Xw).ravel()
     with np.errstate(over="ignore"):
         squares = np.square(X).sum(axis=0)
+    with np.errstate(over="ignore"):
+        sum_wy2 = float(w @ (y * y))
     return np.concatenate([
-        [float(n if fw is None else fw.sum()), float(w @ y), float(negative)],
+        [float(n if fw is None else fw.sum()), float(w @ y), float(negative), sum_wy2],
         X.sum(axis=0), squares, gram,
     ])
 
@@ -362,24 +365,26 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
                        in_domain=in_domain, domain_error=domain_error, persist=False)
     flat = data.map_reduce(_facts_chunk, layout)
     p = int(design.X.shape[1])          # the dense columns
-    sum_fw, sum_wy, negative = flat[:3]
+    sum_fw, sum_wy, negative, sum_wy2 = flat[:4]
     if negative:
         raise ValueError(f"freq_weights and var_weights must be >= 0; {int(negative)} "
                          "value(s) are negative")
     n = data.stats.n_rows
-    mean = flat[3:3 + p] / n
-    mean_square = flat[3 + p:3 + 2 * p] / n
+    mean = flat[4:4 + p] / n
+    mean_square = flat[4 + p:4 + 2 * p] / n
     spread = mean_square - np.square(mean)
     sum_w = data.stats.sum_weights
     constant = (mean_square > 0) & (spread <= 1e-12 * mean_square)
     if design.coded is None:
-        gram = flat[3 + 2 * p:].reshape(p, p)
+        gram = flat[4 + 2 * p:].reshape(p, p)
     else:
-        gram = BlockHessian.from_flat(flat[3 + 2 * p:], p, design.coded.n_levels)
+        gram = BlockHessian.from_flat(flat[4 + 2 * p:], p, design.coded.n_levels)
         constant = np.concatenate([constant, np.zeros(design.n_features - p, dtype=bool)])
     return DataFacts(
         n_rows=n, sum_freq_weights=float(sum_fw), sum_weights=float(sum_w),
-        weighted_mean_y=float(sum_wy / sum_w), gram=gram, constant=constant,
+        weighted_mean_y=float(sum_wy / sum_w),
+        weighted_var_y=float(max(sum_wy2 / sum_w - (sum_wy / sum_w) ** 2, 0.0)),
+        gram=gram, constant=constant,
     )
 
 

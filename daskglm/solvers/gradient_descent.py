@@ -58,9 +58,9 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
     step, iteration = 1.0, 0
     message, converged = f"reached max_iter={max_iter}", False
     while True:
-        kkt = float(np.max(np.abs(grad)))
+        kkt = problem.gradient_norm(grad)
         if kkt <= tol:
-            message, converged = f"|gradient|_inf {kkt:.3g} <= tol", True
+            message, converged = f"scaled |gradient|_inf {kkt:.3g} <= tol", True
             break
         if iteration >= max_iter:
             break
@@ -88,6 +88,6 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
         k = accepted[0]
         coef, total, step = points[:, k], totals[k], steps[k]
         grad = evaluation.gradients[:, k] + penalty.gradient(coef, mask)
-        trace.record(iteration, total, coef, kkt_norm=float(np.max(np.abs(grad))), step=step)
+        trace.record(iteration, total, coef, kkt_norm=problem.gradient_norm(grad), step=step)
     return trace.result(coef, converged=converged, n_iter=iteration, objective=total,
                         message=message, info={"gradient": grad})

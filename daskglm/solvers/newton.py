@@ -152,7 +152,7 @@ class _NewtonRun:
             if total > wanted:
                 return False
         full = self.coef is not None and self.step == 1.0
-        self.full_step_norm = float(np.linalg.norm(self.direction)) if full else None
+        self.full_step_norm = self._step_norm(self.direction) if full else None
         self.coef, self.total = trial, total
         self.grad, self.hessian = evaluation.gradient, evaluation.hessian
         self.n_boundary = evaluation.n_boundary
@@ -171,10 +171,15 @@ class _NewtonRun:
         """The KKT residual the new full step should leave (inf when unknown)."""
         if not last_full_step:
             return np.inf
-        ratio = np.linalg.norm(self.direction) / last_full_step
+        ratio = self._step_norm(self.direction) / last_full_step
         if ratio >= 1.0:           # not yet in the converging phase
             return np.inf
         return kkt * ratio ** (2 if self.problem.family.is_canonical else 1)
+
+    def _step_norm(self, direction):
+        """|d| in coefficient units, so that the ratio of two steps does not
+        depend on the columns' scale."""
+        return float(np.linalg.norm(direction / self.problem.objective.coefficient_units))
 
     def _predicted_result(self, iteration, kkt, predicted):
         """``coef + direction`` as the answer, its objective from the quadratic model."""
