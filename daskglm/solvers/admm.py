@@ -65,7 +65,10 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         Most rounds. Asynchronously: most local solves, divided by the
         number of chunks.
     tol : float
-        The default of ``abstol`` and ``reltol``.
+        The default of ``abstol`` and ``reltol``; and the fit converges only
+        once, besides the residual tests, the KKT residual at the consensus
+        (entry j divided by ``rms(x_j)`` times the response's unit, the
+        scale-invariant rule of every solver) is at most ``tol``.
     rho : float or "auto"
         The augmented-Lagrangian parameter. A number is used with the
         identity metric. "auto" takes ``rho M`` from the Fisher Hessian
@@ -161,8 +164,15 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
     ``z`` in synchronous rounds) and every norm the metric's,
     ``|b|_M = sqrt(b' M b)``, ``M = info["rho_scaling"]``::
 
-        r = sqrt(sum_k |b_k - z|^2) <= sqrt(N p) abstol + reltol max(|B|_F, sqrt(N) |z|)
-        s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N p) abstol + reltol rho |U|_F
+        r = sqrt(sum_k |b_k - z|^2) <= sqrt(N) abstol |c|_M + reltol max(|B|_F, sqrt(N) |z|)
+        s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N) abstol |g|_M^-1 + reltol rho |U|_F
+
+    Boyd's absolute floors ``sqrt(N p) abstol`` are here in units that do
+    not depend on the data's scale: ``c`` holds each coefficient's unit and
+    ``g`` each gradient entry's (:mod:`daskglm.passes.stopping`). Once both
+    hold, one pass measures the KKT residual at ``z``; the fit stops there
+    if it is at most ``tol`` (that pass is the one the result needs
+    anyway), and goes on otherwise.
 
     The consensus starts where newton starts: at ``init``, else after one
     (penalised) IRLS step from the family's starting mean, with zero duals.

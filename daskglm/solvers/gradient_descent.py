@@ -36,7 +36,10 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
     max_iter : int
         Most iterations (passes).
     tol : float
-        Stop when ``|gradient|_inf`` (penalty included) is at most ``tol``.
+        Stop when the gradient (penalty included), entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` in
+        absolute value (the scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     n_trial_steps : int
         Steps tried per pass.
     persist : bool or "auto"

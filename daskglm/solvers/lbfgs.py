@@ -36,8 +36,10 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
     max_iter : int
         Most L-BFGS iterations.
     tol : float
-        Stop when ``|gradient|_inf`` (of the unscaled objective, penalty
-        included) is at most ``tol``.
+        Stop when the gradient (penalty included), entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` in
+        absolute value (the scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     memory : int
         Number of correction pairs kept (L-BFGS-B's ``maxcor``).
     persist : bool or "auto"

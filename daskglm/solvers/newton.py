@@ -42,10 +42,14 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     max_iter : int
         Most passes over the data.
     tol : float
-        Stop when the largest optimality (KKT) residual, ``|gradient +
-        penalty subgradient|_inf`` at the current point, is at most ``tol``,
-        or when the next full step is predicted to leave a residual ten
-        times below ``tol`` (see Notes).
+        Stop when the largest optimality (KKT) residual, ``gradient +
+        penalty subgradient`` at the current point with entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol``, or when
+        the next full step is predicted to leave a residual ten times below
+        ``tol`` (see Notes). The division makes the rule invariant to
+        rescaling columns (and a Normal y): see
+        :mod:`daskglm.passes.stopping` and docs/solvers.rst. Every solver
+        measures its ``tol`` so.
     offset, weights : array of shape (n_samples,), optional
     unpenalized : sequence of int, optional
         Columns the penalty never touches.
@@ -77,7 +81,9 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     quadratic model. Newton's error shrinks with the square of the step
     (linearly for Fisher scoring with a non-canonical link), so the step now
     computed is expected to leave ``r * (|d| / |d_prev|)^2`` (or
-    ``r * |d| / |d_prev|``). When that is at most ``tol / 10`` the fit
+    ``r * |d| / |d_prev|``), the steps' norms taken in coefficient units
+    (:func:`daskglm.passes.stopping.coefficient_units`), so that the
+    prediction too does not depend on the columns' scale. When that is at most ``tol / 10`` the fit
     returns ``b + d`` without evaluating it, reports the objective of the
     quadratic model there, and records the prediction in
     ``info["predicted_kkt"]``. :class:`daskglm.GLM` checks the residual at
