@@ -24,7 +24,13 @@ import pandas as pd
 
 from ..messages import listing
 from ..passes.block_hessian import BlockHessian
-from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
+from ..passes.chunked import (
+    ChunkedData,
+    ColumnScaleError,
+    balance_row_chunks,
+    column_scale_message,
+    should_persist,
+)
 from ..passes.coded import CodedMatrix
 from ..passes.coded_kernels import coded_gram_and_moment
 from .prediction import log_exposure
@@ -363,7 +369,13 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
     X_aug, layout = design.augmented()
     data = ChunkedData(X_aug, design.y, design.offset, design.weights,
                        in_domain=in_domain, domain_error=domain_error, persist=False)
-    flat = data.map_reduce(_facts_chunk, layout)
+    try:
+        flat = data.map_reduce(_facts_chunk, layout)
+    except ColumnScaleError as error:
+        if design.exog_names is None:
+            raise
+        raise ColumnScaleError(column_scale_message(_column_labels_of(design, error.positions)),
+                               error.positions) from None
     p = int(design.X.shape[1])          # the dense columns
     sum_fw, sum_wy, negative, sum_wy2 = flat[:4]
     if negative:
@@ -386,6 +398,25 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
         weighted_var_y=float(max(sum_wy2 / sum_w - (sum_wy / sum_w) ** 2, 0.0)),
         gram=gram, constant=constant,
     )
+
+
+def _column_labels_of(design, positions) -> list:
+    """Names of the columns of :meth:`Design.augmented` at ``positions``: the
+    design's (in the fit's order), then the weights appended after them."""
+    names = design.fit_names
+    n_dense = int(design.X.shape[1])
+    side = [name for name, values in (("freq_weights", design.freq_weights),
+                                      ("var_weights", design.var_weights))
+            if values is not None]
+    labels = []
+    for position in positions:
+        if position < n_dense:
+            labels.append(names[position])
+        elif position < n_dense + len(side):
+            labels.append(side[position - n_dense])
+        else:
+            labels.append(names[position - len(side)])
+    return labels
 
 
 def group_codes(groups, design, data=None):

@@ -30,7 +30,7 @@ from .client import current_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
-__all__ = ["ChunkedData", "DataStats"]
+__all__ = ["ChunkedData", "DataStats", "ColumnScaleError", "column_scale_message"]
 
 # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain, sum_w y, sum_w y^2
 _N_CHECKS = 9
@@ -285,16 +285,32 @@ class ChunkedData:
         return found[:limit]
 
 
+class ColumnScaleError(ValueError):
+    """Columns of X too large to square; ``positions`` are their indices, so
+    that a caller that knows the columns' names can name them."""
+
+    def __init__(self, message, positions=()):
+        super().__init__(message)
+        self.positions = tuple(int(p) for p in positions)
+
+
+def column_scale_message(columns) -> str:
+    """The refusal of columns too large to square; ``columns`` are their
+    positions or names (at most ten are listed)."""
+    listed = [c if isinstance(c, (int, np.integer)) else str(c) for c in list(columns)[:10]]
+    more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+    return (f"X has values too large to square in double precision (above about 1e154) "
+            f"in column(s) {listed}{more}: the Hessian X'WX overflows; scale these "
+            "columns before fitting (for example divide each by its standard deviation "
+            "or change its units)")
+
+
 def _check_column_scale(mean_squares):
     """Refuse columns whose squares overflow: no Hessian or Gram matrix of them
     exists in double precision, and every solver would fail deep inside."""
     huge = np.flatnonzero(~np.isfinite(mean_squares))
     if huge.size:
-        raise ValueError(
-            f"X has values too large to square in double precision (above about 1e154) "
-            f"in column(s) {huge[:10].tolist()}: the Hessian X'WX overflows; scale these "
-            "columns before fitting (for example divide each by its standard deviation "
-            "or change its units)")
+        raise ColumnScaleError(column_scale_message(huge.tolist()), huge)
 
 
 def _rows_outside(y, in_domain, limit):
