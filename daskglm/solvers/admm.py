@@ -473,7 +473,8 @@ class _ADMMRun:
         return self.problem.kkt_norm(z, self.final[1].gradient) <= self.tol
 
     def _converged_message(self):
-        kkt = self.problem.kkt_norm(*self.final[0:1], self.final[1].gradient)
+        z, evaluation = self.final
+        kkt = self.problem.kkt_norm(z, evaluation.gradient)
         return f"primal and dual residuals within tolerance, KKT residual {kkt:.3g} <= tol"
 
     def _result(self, converged, n_iter, message, info):
