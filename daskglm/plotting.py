@@ -8,7 +8,7 @@ __all__ = ["plot_history", "plot_path"]
 
 # history keys drawn on the log-scale panel, with their labels
 _MEASURES = {
-    "kkt_norm": "KKT residual (|grad + subgrad|_inf)",
+    "kkt_norm": "KKT residual (in column and response units)",
     "primal_residual": "primal residual",
     "dual_residual": "dual residual",
 }

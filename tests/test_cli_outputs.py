@@ -292,4 +292,50 @@ def test_ctrl_c_with_workers_exits_130_with_one_line(tmp_path):
     assert "Traceback" not in err and "AllExit" not in err
 
 
+_INTERRUPT_AT_CLUSTER_START = """
+import os, signal, sys
+
+import distributed
+
+
+class InterruptedAtStart(distributed.LocalCluster):
+    def __init__(self, *args, **kwargs):
+        os.killpg(0, signal.SIGINT)        # Ctrl-C reaches the whole process group
+        super().__init__(*args, **kwargs)
+
+
+distributed.LocalCluster = InterruptedAtStart
+
+if __name__ == "__main__":
+    from daskglm.cli import main
+
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_ctrl_c_while_the_cluster_starts_is_not_lost(tmp_path):
+    """A Ctrl-C while the local cluster starts (when the workers must not see
+    it) used to be dropped by a thread of the cluster's, and the fit ran on."""
+    data = tmp_path / "claims.parquet"
+    _claims(2_000, seed=0).to_parquet(data, index=False)
+    script = tmp_path / "interrupt_at_start.py"
+    script.write_text(_INTERRUPT_AT_CLUSTER_START)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])]))
+    process = subprocess.Popen(
+        [sys.executable, str(script), "fit", "claims ~ age", str(data), "--family",
+         "poisson", "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    err = err.decode()
+    assert process.returncode == 130, err
+    assert [line for line in err.splitlines() if line.strip()] == ["daskglm: interrupted"], err
+    assert out == b""
+
+
 FORMULA_LONG = "claims ~ age + C(region) + C(vehicle)"

@@ -163,3 +163,13 @@ def test_formula_predict_refuses_numbers_arriving_as_text(kind, dtype):
     with pytest.raises(TypeError, match=r"column 'x' of the new data must be numeric .*"
                                         r"float64.*got dtype (string|str|object)"):
         result.predict(new)
+
+
+def test_huge_value_in_a_named_column_is_refused_by_name():
+    X, y = _huge_value_data()
+    frame = pd.DataFrame({"income": X[:, 1], "wealth": X[:, 2], "y": y})
+    with pytest.raises(ValueError, match=r"too large.*column\(s\) \['wealth'\].*scale"):
+        daskglm.glm("y ~ income + wealth", frame, family=daskglm.Binomial()).fit()
+    exog = pd.DataFrame({"const": 1.0, "income": X[:, 1], "wealth": X[:, 2]})
+    with pytest.raises(ValueError, match=r"too large.*column\(s\) \['wealth'\]"):
+        daskglm.GLM(y, exog, family=daskglm.Binomial()).fit()

@@ -64,7 +64,11 @@ def test_a_predicted_stop_meets_tol_at_the_answer(name, family, regularizer):
     if name == "normal":  # the IRLS start is the exact answer: nothing left to predict
         assert predicted == 0 and fit.n_passes == 2
     else:
-        assert predicted >= 2, "no fit stopped on a prediction: the test checked nothing"
+        # Fisher scoring (a non-canonical link) converges linearly: a prediction
+        # fires only when tol lies within one step's factor below the residual
+        # (the step ratio is measured in coefficient units, scale-free)
+        enough = 2 if family.is_canonical else 1
+        assert predicted >= enough, "no fit stopped on a prediction: the test checked nothing"
 
 
 def test_a_predicted_stop_saves_a_pass():

@@ -75,8 +75,11 @@ def test_reaches_statsmodels_mle_on_real_data(real_data, solver):
     # the scheduler, not the solver (chunked input is covered above)
     family, X, y, reference = real_data
     # lbfgs's line search works on objective values, which stop resolving
-    # progress near a gradient of 1e-8 on randhie; 1e-7 gives 2e-7 accuracy
-    tol = {"newton": 1e-8, "lbfgs": 1e-7}.get(solver, 1e-6)
+    # progress near a gradient of 1e-8 on randhie; 1e-7 gives 2e-7 accuracy.
+    # The first-order solvers' 3e-7: the stopping rule measures each gradient
+    # entry in units of its column's root mean square (up to 30 on fair), so
+    # the old absolute 1e-6 is about 3e-8..1e-6 in those units
+    tol = {"newton": 1e-8, "lbfgs": 1e-7}.get(solver, 3e-7)
     fit = solvers.get_solver(solver)(X, y, family, tol=tol, max_iter=20_000)
     tolerance = ALL_SOLVERS[solver]
     np.testing.assert_allclose(fit.coef, reference, rtol=tolerance, atol=tolerance)

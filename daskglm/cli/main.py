@@ -56,9 +56,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
 from pathlib import Path
@@ -68,6 +66,7 @@ import patsy
 
 from ..messages import listing
 from .arguments import build_parser, fit_family, fit_format, fit_penalty
+from .interrupts import block_interrupts, ignore_interrupts, restore_interrupts, unblock_interrupts
 from .io import (
     check_output_path,
     column_array,
@@ -134,42 +133,29 @@ def _drop_cancelled_gathers(loop, context):
 
 @contextlib.contextmanager
 def _local_cluster(distributed, n_workers):
-    """A local cluster whose worker processes never see Ctrl-C.
+    """A local cluster whose worker processes never see Ctrl-C (see
+    :mod:`daskglm.cli.interrupts`): SIGINT is ignored while it starts, and an
+    interrupt that arrived meanwhile is raised once it is up, so that closing
+    it on the way out stops the workers."""
+    # multiprocessing's resource tracker unblocks SIGINT in the thread that
+    # starts it, and every thread that thread starts inherits that: started
+    # from the cluster's event loop, its threads would drop a Ctrl-C. Started
+    # here, before SIGINT is held, it leaves the cluster's threads blocking it.
+    from multiprocessing import resource_tracker
 
-    A terminal sends SIGINT to every process of the command, workers
-    included, which then die with tracebacks (or leave the cluster's start
-    waiting for them forever). While the cluster starts, SIGINT is ignored,
-    which the worker processes inherit, and blocked, so that an interrupt
-    that arrives meanwhile waits (Linux keeps a blocked signal pending even
-    while it is ignored) and reaches this process once the cluster is up and
-    will be closed on the way out, stopping the workers.
-    """
-    previous = _hold_interrupts()
+    resource_tracker.ensure_running()
+    ignoring = ignore_interrupts()
+    ignoring.__enter__()
     try:
         cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1,
                                            processes=True, dashboard_address=":0",
                                            silence_logs=logging.ERROR)
     except BaseException:
-        _release_interrupts(previous)
+        ignoring.__exit__(None, None, None)
         raise
     with cluster:
-        _release_interrupts(previous)
+        ignoring.__exit__(None, None, None)
         yield cluster
-
-
-def _hold_interrupts():
-    """Ignore and block SIGINT (main thread only); what :func:`_release_interrupts` restores."""
-    if threading.current_thread() is not threading.main_thread() or \
-            not hasattr(signal, "pthread_sigmask"):
-        return None
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    return signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _release_interrupts(previous):
-    if previous is not None:
-        signal.signal(signal.SIGINT, previous)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 #: The names a command-line formula takes from Python, besides patsy's builtins.
@@ -221,9 +207,9 @@ def _run_fit(args, stdout, stderr):
     fit_family(args)
     if args.save is not None:
         check_output_path(args.save, "file", "--save", input_paths(args.data), args.overwrite)
-    data = read_data(args.data)
     start = time.perf_counter()
-    with _scheduler(args):
+    with _scheduler(args):    # first: threads started before it could drop a Ctrl-C
+        data = read_data(args.data)
         results = _fit_model(args, data)
         elapsed = time.perf_counter() - start
         print(_render(results, output).rstrip("\n"), file=stdout, flush=True)
@@ -329,6 +315,14 @@ def main(argv=None) -> int:
         The exit status: 0 on success, 1 for bad data or arguments found
         while running, 130 when interrupted (argparse exits with 2 itself).
     """
+    was_blocked = block_interrupts()   # see daskglm.cli.interrupts
+    try:
+        return _main(argv)
+    finally:
+        restore_interrupts(was_blocked)
+
+
+def _main(argv):
     args = build_parser().parse_args(argv)  # --help exits here, before sklearn loads
     from ..exceptions import ConvergenceWarning, PerfectSeparationWarning
 
@@ -338,6 +332,8 @@ def main(argv=None) -> int:
             warnings.simplefilter("default", category)
         warnings.showwarning = _show_warning(stderr)
         try:
+            if getattr(args, "workers", None) is None:   # no workers to start: Ctrl-C now
+                unblock_interrupts()
             return _COMMANDS[args.command](args, stdout, stderr)
         except KeyboardInterrupt:
             print("daskglm: interrupted", file=stderr)

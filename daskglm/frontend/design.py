@@ -24,7 +24,13 @@ import pandas as pd
 
 from ..messages import listing
 from ..passes.block_hessian import BlockHessian
-from ..passes.chunked import ChunkedData, balance_row_chunks, should_persist
+from ..passes.chunked import (
+    ChunkedData,
+    ColumnScaleError,
+    balance_row_chunks,
+    column_scale_message,
+    should_persist,
+)
 from ..passes.coded import CodedMatrix
 from ..passes.coded_kernels import coded_gram_and_moment
 from .prediction import log_exposure
@@ -359,6 +365,7 @@ class DataFacts:
     sum_freq_weights: float       # statsmodels' wnobs
     sum_weights: float            # sum of freq_weights * var_weights
     weighted_mean_y: float        # the null model's mean without offset
+    weighted_var_y: float         # y's weighted variance (the stopping rule's unit)
     gram: object                  # X' diag(freq * var weights) X (a BlockHessian if coded)
     constant: np.ndarray          # which columns hold one non-zero value in every row
 
@@ -383,8 +390,10 @@ def _facts_chunk(X_aug, y, offset, weights, layout):
             gram = (Xw.T @ Xw).ravel()
     with np.errstate(over="ignore"):
         squares = np.square(X).sum(axis=0)
+    with np.errstate(over="ignore"):
+        sum_wy2 = float(w @ (y * y))
     return np.concatenate([
-        [float(n if fw is None else fw.sum()), float(w @ y), float(negative)],
+        [float(n if fw is None else fw.sum()), float(w @ y), float(negative), sum_wy2],
         X.sum(axis=0), squares, gram,
     ])
 
@@ -398,27 +407,54 @@ def data_facts(design: Design, in_domain=None, domain_error=None) -> DataFacts:
     X_aug, layout = design.augmented()
     data = ChunkedData(X_aug, design.y, design.offset, design.weights,
                        in_domain=in_domain, domain_error=domain_error, persist=False)
-    flat = data.map_reduce(_facts_chunk, layout)
+    try:
+        flat = data.map_reduce(_facts_chunk, layout)
+    except ColumnScaleError as error:
+        if design.exog_names is None:
+            raise
+        raise ColumnScaleError(column_scale_message(_column_labels_of(design, error.positions)),
+                               error.positions) from None
     p = int(design.X.shape[1])          # the dense columns
-    sum_fw, sum_wy, negative = flat[:3]
+    sum_fw, sum_wy, negative, sum_wy2 = flat[:4]
     if negative:
         raise ValueError(f"freq_weights and var_weights must be >= 0; {int(negative)} "
                          "value(s) are negative")
     n = data.stats.n_rows
-    mean = flat[3:3 + p] / n
-    mean_square = flat[3 + p:3 + 2 * p] / n
+    mean = flat[4:4 + p] / n
+    mean_square = flat[4 + p:4 + 2 * p] / n
     spread = mean_square - np.square(mean)
     sum_w = data.stats.sum_weights
     constant = (mean_square > 0) & (spread <= 1e-12 * mean_square)
     if design.coded is None:
-        gram = flat[3 + 2 * p:].reshape(p, p)
+        gram = flat[4 + 2 * p:].reshape(p, p)
     else:
-        gram = BlockHessian.from_flat(flat[3 + 2 * p:], p, design.coded.n_levels)
+        gram = BlockHessian.from_flat(flat[4 + 2 * p:], p, design.coded.n_levels)
         constant = np.concatenate([constant, np.zeros(design.n_features - p, dtype=bool)])
     return DataFacts(
         n_rows=n, sum_freq_weights=float(sum_fw), sum_weights=float(sum_w),
-        weighted_mean_y=float(sum_wy / sum_w), gram=gram, constant=constant,
+        weighted_mean_y=float(sum_wy / sum_w),
+        weighted_var_y=float(max(sum_wy2 / sum_w - (sum_wy / sum_w) ** 2, 0.0)),
+        gram=gram, constant=constant,
     )
+
+
+def _column_labels_of(design, positions) -> list:
+    """Names of the columns of :meth:`Design.augmented` at ``positions``: the
+    design's (in the fit's order), then the weights appended after them."""
+    names = design.fit_names
+    n_dense = int(design.X.shape[1])
+    side = [name for name, values in (("freq_weights", design.freq_weights),
+                                      ("var_weights", design.var_weights))
+            if values is not None]
+    labels = []
+    for position in positions:
+        if position < n_dense:
+            labels.append(names[position])
+        elif position < n_dense + len(side):
+            labels.append(side[position - n_dense])
+        else:
+            labels.append(names[position - len(side)])
+    return labels
 
 
 def group_codes(groups, design, data=None):

@@ -30,9 +30,11 @@ from .client import current_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
-__all__ = ["ChunkedData", "DataStats", "map_reduce_together"]
+__all__ = ["ChunkedData", "DataStats", "ColumnScaleError", "column_scale_message",
+           "map_reduce_together"]
 
-_N_CHECKS = 7  # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain
+# sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain, sum_w y, sum_w y^2
+_N_CHECKS = 9
 
 
 def _to_array(value, name):
@@ -70,6 +72,9 @@ class DataStats:
     sum_weights: float
     n_rows: int
     column_mean_squares: np.ndarray
+    #: weighted mean and variance of ``y`` (the units of the stopping rule)
+    mean_y: float = 0.0
+    var_y: float = 0.0
 
 
 class ChunkedData:
@@ -242,7 +247,8 @@ class ChunkedData:
 
     def _record_checks(self, total):
         checks, result = total[:_N_CHECKS + self.n_cols], total[_N_CHECKS + self.n_cols:]
-        sum_w, n_rows, bad_x, bad_y, bad_off, bad_w, bad_domain = checks[:_N_CHECKS]
+        sum_w, n_rows, bad_x, bad_y, bad_off, bad_w, bad_domain, sum_wy, sum_wy2 = \
+            checks[:_N_CHECKS]
         if bad_x and self.coded is not None:
             raise ValueError(f"X contains {int(bad_x)} NaN or infinite value(s) or codes "
                              f"outside [-1, levels) of their coded term (levels: "
@@ -259,7 +265,10 @@ class ChunkedData:
             raise ValueError("the weights sum to zero: no row carries information")
         mean_squares = checks[_N_CHECKS:] / sum_w
         _check_column_scale(mean_squares)
-        self.stats = DataStats(float(sum_w), int(n_rows), mean_squares)
+        mean_y = sum_wy / sum_w
+        var_y = max(sum_wy2 / sum_w - mean_y ** 2, 0.0)
+        self.stats = DataStats(float(sum_w), int(n_rows), mean_squares, float(mean_y),
+                               float(var_y))
         return result
 
     def first_rows_outside(self, in_domain, limit=5):
@@ -293,16 +302,32 @@ def map_reduce_together(calls):
     return totals
 
 
+class ColumnScaleError(ValueError):
+    """Columns of X too large to square; ``positions`` are their indices, so
+    that a caller that knows the columns' names can name them."""
+
+    def __init__(self, message, positions=()):
+        super().__init__(message)
+        self.positions = tuple(int(p) for p in positions)
+
+
+def column_scale_message(columns) -> str:
+    """The refusal of columns too large to square; ``columns`` are their
+    positions or names (at most ten are listed)."""
+    listed = [c if isinstance(c, (int, np.integer)) else str(c) for c in list(columns)[:10]]
+    more = f" and {len(columns) - 10} more" if len(columns) > 10 else ""
+    return (f"X has values too large to square in double precision (above about 1e154) "
+            f"in column(s) {listed}{more}: the Hessian X'WX overflows; scale these "
+            "columns before fitting (for example divide each by its standard deviation "
+            "or change its units)")
+
+
 def _check_column_scale(mean_squares):
     """Refuse columns whose squares overflow: no Hessian or Gram matrix of them
     exists in double precision, and every solver would fail deep inside."""
     huge = np.flatnonzero(~np.isfinite(mean_squares))
     if huge.size:
-        raise ValueError(
-            f"X has values too large to square in double precision (above about 1e154) "
-            f"in column(s) {huge[:10].tolist()}: the Hessian X'WX overflows; scale these "
-            "columns before fitting (for example divide each by its standard deviation "
-            "or change its units)")
+        raise ColumnScaleError(column_scale_message(huge.tolist()), huge)
 
 
 def _rows_outside(y, in_domain, limit):
@@ -365,8 +390,18 @@ def _chunk_checks(X, y, offset, weights, in_domain):
         0 if offset is None else np.count_nonzero(~np.isfinite(offset)),
         bad_w,
         bad_domain,
+        *_response_sums(y, weights),
     ]
     return np.concatenate([np.asarray(counts, dtype=float), col_sq])
+
+
+def _response_sums(y, weights):
+    """``(sum w y, sum w y^2)`` over the finite rows (the others are refused)."""
+    finite = np.isfinite(y)
+    y = np.where(finite, y, 0.0)
+    w = finite.astype(float) if weights is None else np.where(finite, weights, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return float(w @ y), float(w @ (y * y))
 
 
 class single_threaded_blas:

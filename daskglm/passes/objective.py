@@ -24,6 +24,7 @@ from .block_hessian import BlockHessian
 from .chunked import ChunkedData, map_reduce_together
 from .coded import CodedMatrix
 from .coded_kernels import coded_fused_pass, coded_gram_and_moment
+from .stopping import coefficient_units, kkt_units
 
 __all__ = ["Objective", "Evaluation", "evaluate_together"]
 
@@ -95,6 +96,20 @@ class Objective:
     def column_mean_squares(self) -> np.ndarray:
         """Weighted mean of each squared column (known after the first pass)."""
         return self.data.stats.column_mean_squares
+
+    @property
+    def kkt_units(self) -> np.ndarray:
+        """The unit of each gradient entry in the stopping rule (known after
+        the first pass; see :mod:`daskglm.passes.stopping`)."""
+        stats = self.data.stats
+        return kkt_units(self.family, stats.column_mean_squares, stats.mean_y, stats.var_y)
+
+    @property
+    def coefficient_units(self) -> np.ndarray:
+        """The unit of each coefficient that goes with :attr:`kkt_units`."""
+        stats = self.data.stats
+        return coefficient_units(self.family, stats.column_mean_squares, stats.mean_y,
+                                 stats.var_y)
 
     def evaluate(self, points, *, n_gradients=None, hessian=False,
                  hessian_columns=None) -> Evaluation:

@@ -60,7 +60,12 @@ class LocalSettings:
         Most Newton steps per local solve.
     tol : float
         A local solve stops when a step moves no coefficient by more than
-        ``tol * max(1, |b|_inf)``.
+        ``tol * max(1, |b|_inf)``, both measured in ``coef_units``.
+    coef_units : array of shape (n_features,)
+        The unit of each coefficient (a step of one moves a typical row's
+        mean by one standard deviation of y; see
+        :func:`daskglm.passes.stopping.coefficient_units`), so that the
+        local tolerance does not depend on the columns' or y's scale.
     report_hessian : bool
         Send the chunk's Hessian back with the result (p x p numbers per
         chunk: only in the round that needs them).
@@ -71,6 +76,7 @@ class LocalSettings:
     over_relaxation: float
     max_steps: int
     tol: float
+    coef_units: np.ndarray
     report_hessian: bool = False
 
 
@@ -209,7 +215,8 @@ def _local_newton(chunk, start, target, penalty, settings, at_start=None):
     otherwise the Hessian is computed at the start and again only when a
     step is more than half the size of the one before (the old Hessian no
     longer fits well). Stops when a step moves no coefficient by more than
-    ``settings.tol * max(1, |b|_inf)`` or ``_FORCING`` times the first
+    ``settings.tol * max(1, |b|_inf)`` (in ``settings.coef_units``) or
+    ``_FORCING`` times the first
     step; such a last step is taken without evaluating its trial point.
 
     ``at_start``, when given, is ``f_k``'s value, gradient and Hessian at
@@ -224,7 +231,7 @@ def _local_newton(chunk, start, target, penalty, settings, at_start=None):
     first_size = None
     while n_steps < settings.max_steps:
         direction = -scipy.linalg.cho_solve(factor, gradient)
-        size = float(np.max(np.abs(direction)))
+        size = float(np.max(np.abs(direction / settings.coef_units)))
         n_steps += 1
         if first_size is not None and size <= _small_step(settings, coef, first_size):
             return coef + direction, n_steps, hessian
@@ -250,7 +257,8 @@ def _local_newton(chunk, start, target, penalty, settings, at_start=None):
 
 def _small_step(settings, coef, first_size):
     """The step size at which a local solve stops."""
-    return max(settings.tol * max(1.0, float(np.max(np.abs(coef)))), _FORCING * first_size)
+    largest = float(np.max(np.abs(coef / settings.coef_units)))
+    return max(settings.tol * max(1.0, largest), _FORCING * first_size)
 
 
 def _factorise(hessian, penalty):

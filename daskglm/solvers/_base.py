@@ -15,6 +15,7 @@ from ..math.families import get_family
 from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
 from ..passes.coded import CodedMatrix
 from ..passes.objective import Objective
+from ..passes.stopping import scaled_norm
 from ._quadratic import minimise_quadratic
 from ._registry import solvers_for
 from .result import SolverResult
@@ -34,6 +35,7 @@ class Problem:
     penalty: ElasticNet
     penalized: np.ndarray
     init: np.ndarray | None
+    _kkt_units: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -56,8 +58,22 @@ class Problem:
         return self.penalty.kkt_residual(coef, grad, self.penalized)
 
     def kkt_norm(self, coef, grad) -> float:
-        """Largest absolute optimality residual (the stopping measure)."""
-        return float(np.max(np.abs(self.kkt_residual(coef, grad))))
+        """The stopping measure: the largest optimality residual in units of
+        its column and of the response (scale-invariant; see
+        :mod:`daskglm.passes.stopping`)."""
+        return scaled_norm(self.kkt_residual(coef, grad), self.kkt_units)
+
+    def gradient_norm(self, gradient) -> float:
+        """The stopping measure of a gradient that already includes a smooth
+        penalty's (the KKT residual of a fit without an L1 part)."""
+        return scaled_norm(gradient, self.kkt_units)
+
+    @property
+    def kkt_units(self) -> np.ndarray:
+        """Per coefficient, the unit the stopping measure divides by."""
+        if self._kkt_units is None:
+            self._kkt_units = self.objective.kkt_units
+        return self._kkt_units
 
     def start(self) -> np.ndarray:
         return np.zeros(self.n_features) if self.init is None else self.init.copy()

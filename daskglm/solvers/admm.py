@@ -9,6 +9,7 @@ from collections import deque
 
 import dask
 import numpy as np
+import scipy.linalg
 from dask.delayed import Delayed
 
 from ..math.families import Logistic
@@ -64,7 +65,10 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
         Most rounds. Asynchronously: most local solves, divided by the
         number of chunks.
     tol : float
-        The default of ``abstol`` and ``reltol``.
+        The default of ``abstol`` and ``reltol``; and the fit converges only
+        once, besides the residual tests, the KKT residual at the consensus
+        (entry j divided by ``rms(x_j)`` times the response's unit, the
+        scale-invariant rule of every solver) is at most ``tol``.
     rho : float or "auto"
         The augmented-Lagrangian parameter. A number is used with the
         identity metric. "auto" takes ``rho M`` from the Fisher Hessian
@@ -160,8 +164,15 @@ def admm(X, y, family=Logistic(), regularizer=None, *, max_iter=1000, tol=1e-6,
     ``z`` in synchronous rounds) and every norm the metric's,
     ``|b|_M = sqrt(b' M b)``, ``M = info["rho_scaling"]``::
 
-        r = sqrt(sum_k |b_k - z|^2) <= sqrt(N p) abstol + reltol max(|B|_F, sqrt(N) |z|)
-        s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N p) abstol + reltol rho |U|_F
+        r = sqrt(sum_k |b_k - z|^2) <= sqrt(N) abstol |c|_M + reltol max(|B|_F, sqrt(N) |z|)
+        s = rho sqrt(sum_k |z - z_k|^2) <= sqrt(N) abstol |g|_M^-1 + reltol rho |U|_F
+
+    Boyd's absolute floors ``sqrt(N p) abstol`` are here in units that do
+    not depend on the data's scale: ``c`` holds each coefficient's unit and
+    ``g`` each gradient entry's (:mod:`daskglm.passes.stopping`). Once both
+    hold, one pass measures the KKT residual at ``z``; the fit stops there
+    if it is at most ``tol`` (that pass is the one the result needs
+    anyway), and goes on otherwise.
 
     The consensus starts where newton starts: at ``init``, else after one
     (penalised) IRLS step from the family's starting mean, with zero duals.
@@ -228,6 +239,7 @@ def _check_options(rho, over_relaxation, local_max_iter, local_tol, abstol, relt
         "over_relaxation": float(over_relaxation),
         "local_max_iter": int(local_max_iter),
         "local_tol": float(local_tol),
+        "tol": float(tol),
         "abstol": float(tol if abstol is None else abstol),
         "reltol": float(tol if reltol is None else reltol),
     }
@@ -240,6 +252,8 @@ class _Consensus:
 
     def __init__(self, problem, n_chunks, z, rho, metric, abstol, reltol):
         self.problem, self.n_chunks = problem, n_chunks
+        self.coef_units = problem.objective.coefficient_units
+        self.kkt_units = problem.kkt_units
         self.z, self.rho, self.metric = z.copy(), float(rho), metric
         self.diagonal = not np.any(metric - np.diag(np.diag(metric)))
         self._root = np.linalg.cholesky(metric)     # metric = root @ root.T
@@ -287,16 +301,25 @@ class _Consensus:
         """``(r, s, eps_primal, eps_dual)`` of Boyd's stopping rule.
 
         Measured in the scaled coordinates ``sqrt(metric) * b``, in which
-        every coefficient has the same penalty parameter ``rho``.
+        every coefficient has the same penalty parameter ``rho``. Boyd's
+        absolute floor ``sqrt(N p) abstol`` is the norm of ``abstol`` in every
+        coordinate; here it is ``abstol`` units in every coordinate: for the
+        primal residual (coefficients) the coefficient units, for the dual
+        residual (``rho M (z - z_k)``, a gradient) the stopping rule's
+        gradient units (:mod:`daskglm.passes.stopping`), each in the norm
+        that goes with it, so that the rule does not depend on the columns'
+        or y's scale.
         """
-        n, p = self.coefs.shape
+        n = self.coefs.shape[0]
         norm = lambda vectors: float(np.linalg.norm(self.scaled(vectors)))  # noqa: E731
         primal = norm(self.coefs - self.z)
         dual = self.rho * norm(self.seen - self.z)
         next_duals = self.duals + self.relaxed - self.z
-        floor = np.sqrt(n * p) * self.abstol
-        eps_primal = floor + self.reltol * max(norm(self.coefs), np.sqrt(n) * norm(self.z))
-        eps_dual = floor + self.reltol * self.rho * norm(next_duals)
+        dual_units = scipy.linalg.solve_triangular(self._root, self.kkt_units, lower=True)
+        eps_primal = (np.sqrt(n) * self.abstol * norm(self.coef_units)
+                      + self.reltol * max(norm(self.coefs), np.sqrt(n) * norm(self.z)))
+        eps_dual = (np.sqrt(n) * self.abstol * float(np.linalg.norm(dual_units))
+                    + self.reltol * self.rho * norm(next_duals))
         return primal, dual, eps_primal, eps_dual
 
     def balance(self, primal, dual):
@@ -329,6 +352,8 @@ class _ADMMRun:
     def __init__(self, problem, trace, options, adaptive_rho, averaged_start=False,
                  asynchronous=False):
         self.problem, self.trace, self.options = problem, trace, options
+        self.tol = options["tol"]
+        self.final = None         # (z, Evaluation) of the last check of optimality
         self.adaptive_rho = adaptive_rho
         self.averaged_start = (averaged_start and problem.penalty.l1 == 0.0
                                and not asynchronous)
@@ -356,6 +381,7 @@ class _ADMMRun:
             over_relaxation=options["over_relaxation"],
             max_steps=options["local_max_iter"],
             tol=options["local_tol"],
+            coef_units=problem.objective.coefficient_units,
         )
 
     # -- synchronous -------------------------------------------------------
@@ -386,8 +412,8 @@ class _ADMMRun:
                 kkt_norm=problem.kkt_norm(z, gradient), primal_residual=primal,
                 dual_residual=dual, primal_tol=eps_primal, dual_tol=eps_dual, rho=rho,
                 local_steps=max(state.n_steps for state in states))
-            if primal <= eps_primal and dual <= eps_dual:
-                message, converged = "primal and dual residuals within tolerance", True
+            if primal <= eps_primal and dual <= eps_dual and self._optimal():
+                message, converged = self._converged_message(), True
                 break
             if iteration == 1 and self.averaged_start:
                 consensus, states = self._restart_at_average(states), [None] * len(states)
@@ -438,9 +464,25 @@ class _ADMMRun:
         return self._result(converged, n_updates, message, info)
 
     # -- both ----------------------------------------------------------------
+    def _optimal(self):
+        """Whether the consensus meets ``tol`` on the stopping rule's KKT
+        residual (one pass; asked only once the residuals are within
+        tolerance, and kept for the result)."""
+        z = self.consensus.z
+        self.final = (z.copy(), self.problem.objective.evaluate(z))
+        return self.problem.kkt_norm(z, self.final[1].gradient) <= self.tol
+
+    def _converged_message(self):
+        z, evaluation = self.final
+        kkt = self.problem.kkt_norm(z, evaluation.gradient)
+        return f"primal and dual residuals within tolerance, KKT residual {kkt:.3g} <= tol"
+
     def _result(self, converged, n_iter, message, info):
         problem, z = self.problem, self.consensus.z
-        final = problem.objective.evaluate(z)
+        if self.final is not None and np.array_equal(self.final[0], z):
+            final = self.final[1]
+        else:
+            final = problem.objective.evaluate(z)
         total = final.value + problem.penalty_value(z)
         info = dict(info, gradient=final.gradient, kkt_norm=problem.kkt_norm(z, final.gradient),
                     rho=self.consensus.rho, rho_scaling=self.consensus.metric,
@@ -525,8 +567,9 @@ class _AsyncLoop:
                          dual_residual=dual, primal_tol=eps_primal, dual_tol=eps_dual,
                          rho=rho, batch_size=len(batch), n_results=self.n_results,
                          local_steps=max(state.n_steps for _, state in batch))
-            if consensus.reported.all() and primal <= eps_primal and dual <= eps_dual:
-                return True, "primal and dual residuals within tolerance", n_updates
+            if (consensus.reported.all() and primal <= eps_primal and dual <= eps_dual
+                    and self.fit._optimal()):
+                return True, self.fit._converged_message(), n_updates
             if self.n_results >= max_results:
                 return False, f"reached max_iter (n_results={self.n_results})", n_updates
             self._balance(primal, dual)

@@ -36,7 +36,10 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
     max_iter : int
         Most iterations (passes).
     tol : float
-        Stop when ``|gradient|_inf`` (penalty included) is at most ``tol``.
+        Stop when the gradient (penalty included), entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` in
+        absolute value (the scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     n_trial_steps : int
         Steps tried per pass.
     persist : bool or "auto"
@@ -58,9 +61,9 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
     step, iteration = 1.0, 0
     message, converged = f"reached max_iter={max_iter}", False
     while True:
-        kkt = float(np.max(np.abs(grad)))
+        kkt = problem.gradient_norm(grad)
         if kkt <= tol:
-            message, converged = f"|gradient|_inf {kkt:.3g} <= tol", True
+            message, converged = f"scaled |gradient|_inf {kkt:.3g} <= tol", True
             break
         if iteration >= max_iter:
             break
@@ -91,6 +94,6 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
         k = accepted[0]
         coef, total, step = points[:, k], totals[k], steps[k]
         grad = evaluation.gradients[:, k] + penalty.gradient(coef, mask)
-        trace.record(iteration, total, coef, kkt_norm=float(np.max(np.abs(grad))), step=step)
+        trace.record(iteration, total, coef, kkt_norm=problem.gradient_norm(grad), step=step)
     return trace.result(coef, converged=converged, n_iter=iteration, objective=total,
                         message=message, info={"gradient": grad})

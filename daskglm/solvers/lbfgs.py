@@ -36,8 +36,10 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
     max_iter : int
         Most L-BFGS iterations.
     tol : float
-        Stop when ``|gradient|_inf`` (of the unscaled objective, penalty
-        included) is at most ``tol``.
+        Stop when the gradient (penalty included), entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` in
+        absolute value (the scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     memory : int
         Number of correction pairs kept (L-BFGS-B's ``maxcor``).
     persist : bool or "auto"
@@ -83,15 +85,16 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
         x = intermediate_result.x
         state["iteration"] += 1
         value, grad = fun(x)
-        kkt = float(np.max(np.abs(grad * scale)))
+        kkt = problem.gradient_norm(grad * scale)
         trace.record(state["iteration"], value, x / scale, kkt_norm=kkt)
         if kkt <= tol:
             state["converged"] = True
             raise StopIteration
 
     value0, grad0 = fun(cache["x"])
-    if np.max(np.abs(grad0 * scale)) <= tol:
-        trace.record(0, value0, coef0, kkt_norm=float(np.max(np.abs(grad0 * scale))))
+    kkt0 = problem.gradient_norm(grad0 * scale)
+    if kkt0 <= tol:
+        trace.record(0, value0, coef0, kkt_norm=kkt0)
         return trace.result(coef0, converged=True, n_iter=0, objective=value0,
                             message="the starting point meets tol")
     x = cache["x"]
@@ -108,9 +111,10 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
         # curvature pairs are then stale: start again, fresh, from here
     coef = found.x / scale
     value, grad = fun(found.x)
-    kkt = float(np.max(np.abs(grad * scale)))
+    kkt = problem.gradient_norm(grad * scale)
     converged = state["converged"] or kkt <= tol
-    message = (f"|gradient|_inf {kkt:.3g} <= tol" if converged
-               else f"scipy stopped ({found.message}) with |gradient|_inf {kkt:.3g} > tol")
+    message = (f"scaled |gradient|_inf {kkt:.3g} <= tol" if converged
+               else f"scipy stopped ({found.message}) with scaled |gradient|_inf "
+                    f"{kkt:.3g} > tol")
     return trace.result(coef, converged=converged, n_iter=state["iteration"],
                         objective=value, message=message, info={"gradient": grad * scale})

@@ -46,10 +46,14 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     max_iter : int
         Most passes over the data.
     tol : float
-        Stop when the largest optimality (KKT) residual, ``|gradient +
-        penalty subgradient|_inf`` at the current point, is at most ``tol``,
-        or when the next full step is predicted to leave a residual ten
-        times below ``tol`` (see Notes).
+        Stop when the largest optimality (KKT) residual, ``gradient +
+        penalty subgradient`` at the current point with entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol``, or when
+        the next full step is predicted to leave a residual ten times below
+        ``tol`` (see Notes). The division makes the rule invariant to
+        rescaling columns (and a Normal y): see
+        :mod:`daskglm.passes.stopping` and docs/solvers.rst. Every solver
+        measures its ``tol`` so.
     offset, weights : array of shape (n_samples,), optional
     unpenalized : sequence of int, optional
         Columns the penalty never touches.
@@ -81,7 +85,9 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     quadratic model. Newton's error shrinks with the square of the step
     (linearly for Fisher scoring with a non-canonical link), so the step now
     computed is expected to leave ``r * (|d| / |d_prev|)^2`` (or
-    ``r * |d| / |d_prev|``). When that is at most ``tol / 10`` the fit
+    ``r * |d| / |d_prev|``), the steps' norms taken in coefficient units
+    (:func:`daskglm.passes.stopping.coefficient_units`), so that the
+    prediction too does not depend on the columns' scale. When that is at most ``tol / 10`` the fit
     returns ``b + d`` without evaluating it, reports the objective of the
     quadratic model there, and records the prediction in
     ``info["predicted_kkt"]``. :class:`daskglm.GLM` checks the residual at
@@ -162,7 +168,7 @@ class _NewtonRun:
             if total > wanted:
                 return False
         full = self.coef is not None and self.step == 1.0
-        self.full_step_norm = float(np.linalg.norm(self.direction)) if full else None
+        self.full_step_norm = self._step_norm(self.direction) if full else None
         self.coef, self.total = trial, total
         self.grad, self.hessian = evaluation.gradient, evaluation.hessian
         self.n_boundary = evaluation.n_boundary
@@ -181,10 +187,15 @@ class _NewtonRun:
         """The KKT residual the new full step should leave (inf when unknown)."""
         if not last_full_step:
             return np.inf
-        ratio = np.linalg.norm(self.direction) / last_full_step
+        ratio = self._step_norm(self.direction) / last_full_step
         if ratio >= 1.0:           # not yet in the converging phase
             return np.inf
         return kkt * ratio ** (2 if self.problem.family.is_canonical else 1)
+
+    def _step_norm(self, direction):
+        """|d| in coefficient units, so that the ratio of two steps does not
+        depend on the columns' scale."""
+        return float(np.linalg.norm(direction / self.problem.objective.coefficient_units))
 
     def _predicted_result(self, iteration, kkt, predicted):
         """``coef + direction`` as the answer, its objective from the quadratic model."""

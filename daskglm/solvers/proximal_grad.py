@@ -35,7 +35,10 @@ def proximal_grad(X, y, family=Logistic(), regularizer=None, *, max_iter=5000, t
         Most iterations (passes).
     tol : float
         Stop when the largest KKT residual at the new point,
-        ``|gradient + penalty subgradient|_inf``, is at most ``tol``.
+        ``gradient + penalty subgradient`` with entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` (the
+        scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     accelerated : bool
         FISTA momentum (Beck & Teboulle, 2009); False gives ISTA.
     restart : bool

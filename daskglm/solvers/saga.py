@@ -45,8 +45,11 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     max_iter : int
         Most epochs (walks over all rows), rejected ones included.
     tol : float
-        Stop when the largest KKT residual ``|gradient + penalty
-        subgradient|_inf`` at the end of an epoch is at most ``tol``.
+        Stop when the largest KKT residual ``gradient + penalty
+        subgradient`` at the end of an epoch, entry j divided by
+        ``rms(x_j)`` times the response's unit, is at most ``tol`` (the
+        scale-invariant rule of every solver; see
+        :func:`daskglm.solvers.newton`).
     seed : int or None
         Seeds the order of the rows within every chunk, per epoch (and the
         order of the chunks with ``shuffle_chunks``). The same seed and
