@@ -65,6 +65,7 @@ _ATTRIBUTE_HOMES = {
     "L2": ".math.penalties",
     "ElasticNet": ".math.penalties",
     "ConvergenceWarning": ".exceptions",
+    "ClusterError": ".passes.client",
     "PerfectSeparationWarning": ".exceptions",
 }
 
@@ -84,6 +85,7 @@ __all__ = [
     "L1",
     "L2",
     "ElasticNet",
+    "ClusterError",
     "ConvergenceWarning",
     "PerfectSeparationWarning",
 ]

@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as _kernels
-from .client import current_client
+from .client import compute, current_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
@@ -227,7 +227,7 @@ class ChunkedData:
         shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
         parts = [task(func, check, self._in_domain, True, *block, *shared)
                  for block in self._blocks]
-        (total,) = dask.compute(_tree_sum(parts))
+        (total,) = compute(_tree_sum(parts))
         return total
 
     def _threaded_map_reduce(self, func, args, check):
@@ -272,7 +272,7 @@ class ChunkedData:
             return _rows_outside(self.y, in_domain, limit)
         starts = np.concatenate([[0], np.cumsum(self.row_chunks)[:-1]])
         find = dask.delayed(_rows_outside, pure=True)
-        hits = dask.compute(*[find(block[1], in_domain, limit) for block in self._blocks])
+        hits = compute(*[find(block[1], in_domain, limit) for block in self._blocks])
         found = np.concatenate([start + h for start, h in zip(starts, hits)])
         return found[:limit]
 
