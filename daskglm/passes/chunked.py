@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as _kernels
-from .client import compute, current_client
+from .client import compute, current_client, scheduler_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
@@ -187,6 +187,8 @@ class ChunkedData:
                 columns.append([None] * n_blocks)
             else:
                 columns.append(list(array.to_delayed(optimize_graph=False).ravel()))
+        #: each chunk's block of X, as a Delayed whose key names it on a cluster
+        self._chunk_keys = columns[0]
         if self.coded is not None:
             codes = self.coded.codes.to_delayed(optimize_graph=False).ravel()
             join = dask.delayed(CodedMatrix, pure=True)
@@ -223,12 +225,50 @@ class ChunkedData:
         return total
 
     def _dask_map_reduce(self, func, args, check):
-        task = dask.delayed(_chunk_task, pure=False)
         shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
+        groups = self._thread_groups()
+        if groups is not None:
+            return self._swept_map_reduce(func, check, groups, shared)
+        task = dask.delayed(_chunk_task, pure=False)
         parts = [task(func, check, self._in_domain, True, *block, *shared)
                  for block in self._blocks]
         (total,) = compute(_tree_sum(parts))
         return total
+
+    def _swept_map_reduce(self, func, check, groups, shared):
+        """Persisted data on a cluster: one task per worker thread, pinned to
+        the worker that holds its chunks, sweeping them and summing; the
+        client adds the few partial sums. A pass is then as many tasks and
+        results as worker threads, whatever the number of chunks, and no
+        partial sum travels between workers."""
+        sweep = dask.delayed(_sweep_task, pure=False)
+        parts = []
+        for worker, chunks in groups:
+            # a lost chunk is recomputed wherever the scheduler likes
+            with dask.annotate(workers=[worker], allow_other_workers=True):
+                parts.append(sweep(func, check, self._in_domain,
+                                   [self._blocks[k] for k in chunks], *shared))
+        return _sum_arrays(*compute(*parts))
+
+    def _thread_groups(self):
+        """``[(worker, chunk indices), ...]``, one entry per worker thread that
+        holds chunks, when the data are persisted on a distributed cluster;
+        else None (streamed data and dask's local schedulers keep a task per chunk)."""
+        client = scheduler_client() if self.persisted else None
+        if client is None:
+            return None
+        holders = client.who_has(self._chunk_keys)
+        threads = client.nthreads()
+        if not threads:
+            return None          # no worker: the watched compute reports it
+        by_worker = {worker: [] for worker in threads}
+        for k, chunk in enumerate(self._chunk_keys):
+            where = [w for w in holders.get(chunk.key, ()) if w in by_worker]
+            worker = where[0] if where else min(by_worker, key=lambda w: len(by_worker[w]))
+            by_worker[worker].append(k)
+        return [(worker, [int(k) for k in group])
+                for worker, chunks in by_worker.items() if chunks
+                for group in np.array_split(chunks, min(threads[worker], len(chunks)))]
 
     def _threaded_map_reduce(self, func, args, check):
         """In-memory data: row blocks (views) on a few threads, one BLAS thread each."""
@@ -306,6 +346,13 @@ def _tree_sum(parts, split_every=8):
     while len(parts) > 1:
         parts = [add(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
     return parts[0]
+
+
+def _sweep_task(func, check, in_domain, blocks, *args):
+    """``_chunk_task`` on each of ``blocks`` in turn, summed: one worker
+    thread's share of a pass as one task and one result."""
+    return _sum_arrays(*[_chunk_task(func, check, in_domain, True, *block, *args)
+                         for block in blocks])
 
 
 def _sum_arrays(*arrays):
