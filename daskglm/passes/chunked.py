@@ -32,6 +32,8 @@ from .coded_kernels import coded_column_checks
 
 __all__ = ["ChunkedData", "DataStats"]
 
+#: at most this many per-thread partial sums of a pass are added by the client
+_CLIENT_SUM_PARTS = 8
 _N_CHECKS = 7  # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain
 
 
@@ -238,9 +240,10 @@ class ChunkedData:
     def _swept_map_reduce(self, func, check, groups, shared):
         """Persisted data on a cluster: one task per worker thread, pinned to
         the worker that holds its chunks, sweeping them and summing; the
-        client adds the few partial sums. A pass is then as many tasks and
-        results as worker threads, whatever the number of chunks, and no
-        partial sum travels between workers."""
+        client adds the partial sums when they are few (no partial sum then
+        travels between workers), else the workers add them in a tree of
+        eights (the client then receives one, whatever ``p`` x workers).
+        A pass is as many tasks as worker threads, whatever the number of chunks."""
         sweep = dask.delayed(_sweep_task, pure=False)
         parts = []
         for worker, chunks in groups:
@@ -248,7 +251,10 @@ class ChunkedData:
             with dask.annotate(workers=[worker], allow_other_workers=True):
                 parts.append(sweep(func, check, self._in_domain,
                                    [self._blocks[k] for k in chunks], *shared))
-        return _sum_arrays(*compute(*parts))
+        if len(parts) <= _CLIENT_SUM_PARTS:
+            return _sum_arrays(*compute(*parts))
+        (total,) = compute(_tree_sum(parts))   # many workers: sum on them, in a tree
+        return total
 
     def _thread_groups(self):
         """``[(worker, chunk indices), ...]``, one entry per worker thread that
