@@ -256,10 +256,12 @@ class ChunkedData:
         (total,) = compute(_tree_sum(parts))   # many workers: sum on them, in a tree
         return total
 
-    def _thread_groups(self):
-        """``[(worker, chunk indices), ...]``, one entry per worker thread that
-        holds chunks, when the data are persisted on a distributed cluster;
-        else None (streamed data and dask's local schedulers keep a task per chunk)."""
+    def chunk_workers(self):
+        """``(worker of each chunk, threads of each worker)`` when the data are
+        persisted on a distributed cluster, else None. A chunk held nowhere
+        (lost) is given to the worker with the fewest; tasks pinned to these
+        workers with ``dask.annotate(workers=[w], allow_other_workers=True)``
+        run where their rows are."""
         client = scheduler_client() if self.persisted else None
         if client is None:
             return None
@@ -267,10 +269,25 @@ class ChunkedData:
         threads = client.nthreads()
         if not threads:
             return None          # no worker: the watched compute reports it
+        counts = dict.fromkeys(threads, 0)
+        workers = []
+        for chunk in self._chunk_keys:
+            where = [w for w in holders.get(chunk.key, ()) if w in counts]
+            worker = where[0] if where else min(counts, key=counts.get)
+            counts[worker] += 1
+            workers.append(worker)
+        return workers, threads
+
+    def _thread_groups(self):
+        """``[(worker, chunk indices), ...]``, one entry per worker thread that
+        holds chunks, when the data are persisted on a distributed cluster;
+        else None (streamed data and dask's local schedulers keep a task per chunk)."""
+        placed = self.chunk_workers()
+        if placed is None:
+            return None
+        workers, threads = placed
         by_worker = {worker: [] for worker in threads}
-        for k, chunk in enumerate(self._chunk_keys):
-            where = [w for w in holders.get(chunk.key, ()) if w in by_worker]
-            worker = where[0] if where else min(by_worker, key=lambda w: len(by_worker[w]))
+        for k, worker in enumerate(workers):
             by_worker[worker].append(k)
         return [(worker, [int(k) for k in group])
                 for worker, chunks in by_worker.items() if chunks
