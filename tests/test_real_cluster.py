@@ -4,8 +4,11 @@ command line (``--scheduler`` and ``DASK_SCHEDULER_ADDRESS``) and from the
 Python API. The coefficients match a fit with dask's threads."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import dask.dataframe as dd
 import distributed
@@ -79,3 +82,39 @@ def test_python_api_on_the_cluster(folder, address, threaded_params):
         after = client.run_on_scheduler(transitions)
     assert after - before > 50          # the passes' tasks went through the scheduler
     np.testing.assert_allclose(fit.params[threaded_params.index], threaded_params, rtol=1e-8)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_ctrl_c_on_a_cluster_exits_130_with_one_line(folder, address, tmp_path):
+    """Ctrl-C to a command fitting on a running cluster: one line, status 130,
+    no traceback from closing the client; the cluster is left with no task."""
+    stderr_path = tmp_path / "stderr.txt"
+    with open(stderr_path, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "daskglm.cli", "fit", FORMULA, str(folder), "--family",
+             "poisson", "--scheduler", address, "--progress", "--max-iter", "1000000",
+             "--tol", "1e-300"], stdout=subprocess.DEVNULL, stderr=stderr, env=ENVIRONMENT,
+            start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while b"daskglm newton" not in stderr_path.read_bytes():   # the fit has begun
+                assert process.poll() is None, stderr_path.read_text()
+                assert time.monotonic() < deadline, "the fit did not start"
+                time.sleep(0.2)
+            os.killpg(process.pid, signal.SIGINT)
+            status = process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    err = stderr_path.read_text()
+    assert status == 130, err
+    lines = [line for line in err.replace("\r", "\n").splitlines()
+             if line.strip() and not line.startswith("daskglm newton")]
+    assert lines == ["daskglm: interrupted"], err
+    assert "Traceback" not in err
+    with distributed.Client(address, timeout="30s", set_as_default=False) as client:
+        deadline = time.monotonic() + 30
+        while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
+            assert time.monotonic() < deadline, "tasks left on the cluster"
+            time.sleep(0.2)
