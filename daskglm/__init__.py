@@ -80,6 +80,7 @@ _ATTRIBUTE_HOMES = {
     "L2": ".math.penalties",
     "ElasticNet": ".math.penalties",
     "ConvergenceWarning": ".exceptions",
+    "ClusterError": ".passes.client",
     "PerfectSeparationWarning": ".exceptions",
 }
 
@@ -103,6 +104,7 @@ __all__ = [
     "L1",
     "L2",
     "ElasticNet",
+    "ClusterError",
     "ConvergenceWarning",
     "PerfectSeparationWarning",
 ]

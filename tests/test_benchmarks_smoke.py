@@ -136,3 +136,23 @@ def test_paths_benchmark_runs_on_toy_data(tmp_path):
     assert results["converged"] == 8 and out.exists()
     assert results["passes_per_alpha"] > 0 and results["cv_ratio"] > 0
     assert results["max_path_difference"] < 1e-3
+
+
+@pytest.mark.timeout(180)
+def test_cluster_benchmark_measures_what_moves():
+    """Tiny run of benchmarks/cluster.py on 2 worker processes: same coefficients
+    as dask's threads, and per pass about one task and one reduced result per
+    worker (the Hessian's p^2, the gradient, a few numbers) plus the coefficients."""
+    from benchmarks import cluster
+
+    n_cols, n_workers = 5, 2
+    records = cluster.run(4_000, n_cols, 4, ["newton"], [n_workers])
+    threaded, on_cluster = records
+    assert threaded["setup"] == "threads=2" and on_cluster["setup"] == "processes=2"
+    assert on_cluster["converged"] and on_cluster["max_coef_diff"] <= 1e-8
+    assert on_cluster["tasks_per_pass"] <= n_workers + 1
+    reduced = (n_cols**2 + 2 * n_cols + 16) * 8 * n_workers
+    coefficients_out = n_cols * 8 * n_workers
+    assert 0 < on_cluster["worker_data_out_per_pass"] <= reduced + coefficients_out
+    assert "scheduler_cpu_s_per_pass" in on_cluster
+    assert "| processes=2 | newton |" in cluster.table(records)

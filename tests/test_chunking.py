@@ -72,3 +72,26 @@ def test_formula_designs_are_rebalanced(npartitions):
     assert design.X.numblocks[0] == THREADS
     result = model.fit()
     assert result.converged
+
+
+@pytest.mark.parametrize("client_sum_parts", [8, 1])
+def test_a_pass_on_a_cluster_is_one_task_per_worker_thread(distributed_client, monkeypatch,
+                                                             client_sum_parts):
+    """Persisted data on the two one-thread workers: a pass sweeps each worker's
+    chunks in one task pinned to it; the partial sums are added by the client
+    (few) or by the workers in a tree (forced here with a limit of 1); either
+    way the sum is the one numpy computes."""
+    from daskglm.passes import chunked
+
+    monkeypatch.setattr(chunked, "_CLIENT_SUM_PARTS", client_sum_parts)
+    rng = np.random.default_rng(5)
+    X_np, y_np = rng.normal(size=(8_000, 3)), rng.normal(size=8_000)
+    data = ChunkedData(da.from_array(X_np, chunks=(1_000, 3)), da.from_array(y_np, chunks=1_000),
+                       persist=True)
+    groups = data._thread_groups()
+    assert len(groups) == 2 and sorted(k for _, chunk in groups for k in chunk) == list(range(8))
+    assert {worker for worker, _ in groups} == set(distributed_client.nthreads())
+    moments = lambda X, y, offset, weights: np.concatenate([X.T @ y, [y.size]])  # noqa: E731
+    data.map_reduce(moments)                       # the validating first pass
+    np.testing.assert_allclose(data.map_reduce(moments),
+                               np.concatenate([X_np.T @ y_np, [8_000]]), rtol=1e-12)

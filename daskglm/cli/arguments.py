@@ -122,7 +122,8 @@ def _solver_option(text):
 def _common(parser):
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="address of a running dask.distributed scheduler to run on")
+                       help="address of a running dask.distributed scheduler to run on "
+                            "(default: $DASK_SCHEDULER_ADDRESS when set)")
     where.add_argument("--workers", type=_positive_int, metavar="N",
                        help="start a local cluster of N worker processes for this run")
     parser.add_argument("--traceback", action="store_true",

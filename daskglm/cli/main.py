@@ -40,7 +40,9 @@ given. Outputs are checked before any work and written atomically
 Without ``--scheduler`` or ``--workers`` dask's default threaded scheduler
 runs everything; ``--workers N`` starts a local cluster of N one-thread
 worker processes for the run; ``--scheduler ADDRESS`` connects to a running
-``distributed`` scheduler. This module is the one place where the command
+``distributed`` scheduler (so does the environment variable
+``DASK_SCHEDULER_ADDRESS``, dask's ``scheduler-address`` setting, when neither
+option is given). This module is the one place where the command
 line opens a ``distributed.Client`` (made current for the run only).
 
 The parser is :mod:`.arguments`, reading and writing files :mod:`.io`; this
@@ -61,6 +63,7 @@ import time
 import warnings
 from pathlib import Path
 
+import dask
 import numpy as np
 import patsy
 
@@ -89,7 +92,10 @@ _USER_ERRORS = (ValueError, TypeError, OSError, LookupError, RuntimeError,
 @contextlib.contextmanager
 def _scheduler(args):
     """Where dask computes during the run: threads, a local cluster, or a scheduler."""
-    if args.scheduler is None and args.workers is None:
+    address = args.scheduler
+    if address is None and args.workers is None:
+        address = dask.config.get("scheduler-address", None)   # DASK_SCHEDULER_ADDRESS
+    if address is None and args.workers is None:
         yield None
         return
     import distributed
@@ -99,7 +105,7 @@ def _scheduler(args):
                 distributed.Client(cluster) as client, _quiet_when_interrupted(client):
             yield client
     else:
-        with distributed.Client(args.scheduler, timeout="20s") as client, \
+        with distributed.Client(address, timeout="20s") as client, \
                 _quiet_when_interrupted(client):
             yield client
 

@@ -26,13 +26,15 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import kernels as _kernels
-from .client import current_client
+from .client import compute, current_client, scheduler_client
 from .coded import CodedMatrix
 from .coded_kernels import coded_column_checks
 
 __all__ = ["ChunkedData", "DataStats", "ColumnScaleError", "column_scale_message",
            "map_reduce_together"]
 
+#: at most this many per-thread partial sums of a pass are added by the client
+_CLIENT_SUM_PARTS = 8
 # sum_w, n_rows, bad X, bad y, bad offset, bad weights, bad domain, sum_w y, sum_w y^2
 _N_CHECKS = 9
 
@@ -192,6 +194,8 @@ class ChunkedData:
                 columns.append([None] * n_blocks)
             else:
                 columns.append(list(array.to_delayed(optimize_graph=False).ravel()))
+        #: each chunk's block of X, as a Delayed whose key names it on a cluster
+        self._chunk_keys = columns[0]
         if self.coded is not None:
             codes = self.coded.codes.to_delayed(optimize_graph=False).ravel()
             join = dask.delayed(CodedMatrix, pure=True)
@@ -219,17 +223,69 @@ class ChunkedData:
         """
         return map_reduce_together([(self, func, args)])[0]
 
-    def _dask_graph(self, func, args, check):
-        """The pass as one Delayed (not computed): a task per chunk, a tree of sums."""
-        task = dask.delayed(_chunk_task, pure=False)
+    def _dask_parts(self, func, args, check) -> list:
+        """The pass as Delayed partial sums (not computed), to be added on the
+        client: one per worker thread, pinned to the worker that holds its
+        chunks, when the data are persisted on a distributed cluster (at most
+        :data:`_CLIENT_SUM_PARTS`; more are summed on the workers in a tree of
+        eights); else a task per chunk and a tree of sums (one part). A pass is
+        then as many tasks as worker threads, whatever the number of chunks,
+        and no partial sum travels between workers."""
         shared = [dask.delayed(a, pure=True) if isinstance(a, np.ndarray) else a for a in args]
-        parts = [task(func, check, self._in_domain, True, *block, *shared)
-                 for block in self._blocks]
-        return _tree_sum(parts)
+        groups = self._thread_groups()
+        if groups is None:
+            task = dask.delayed(_chunk_task, pure=False)
+            return [_tree_sum([task(func, check, self._in_domain, True, *block, *shared)
+                               for block in self._blocks])]
+        sweep = dask.delayed(_sweep_task, pure=False)
+        parts = []
+        for worker, chunks in groups:
+            # a lost chunk is recomputed wherever the scheduler likes
+            with dask.annotate(workers=[worker], allow_other_workers=True):
+                parts.append(sweep(func, check, self._in_domain,
+                                   [self._blocks[k] for k in chunks], *shared))
+        return parts if len(parts) <= _CLIENT_SUM_PARTS else [_tree_sum(parts)]
 
     def _finish_pass(self, total, check):
         self.n_passes += 1
         return self._record_checks(total) if check else total
+
+    def chunk_workers(self):
+        """``(worker of each chunk, threads of each worker)`` when the data are
+        persisted on a distributed cluster, else None. A chunk held nowhere
+        (lost) is given to the worker with the fewest; tasks pinned to these
+        workers with ``dask.annotate(workers=[w], allow_other_workers=True)``
+        run where their rows are."""
+        client = scheduler_client() if self.persisted else None
+        if client is None:
+            return None
+        holders = client.who_has(self._chunk_keys)
+        threads = client.nthreads()
+        if not threads:
+            return None          # no worker: the watched compute reports it
+        counts = dict.fromkeys(threads, 0)
+        workers = []
+        for chunk in self._chunk_keys:
+            where = [w for w in holders.get(chunk.key, ()) if w in counts]
+            worker = where[0] if where else min(counts, key=counts.get)
+            counts[worker] += 1
+            workers.append(worker)
+        return workers, threads
+
+    def _thread_groups(self):
+        """``[(worker, chunk indices), ...]``, one entry per worker thread that
+        holds chunks, when the data are persisted on a distributed cluster;
+        else None (streamed data and dask's local schedulers keep a task per chunk)."""
+        placed = self.chunk_workers()
+        if placed is None:
+            return None
+        workers, threads = placed
+        by_worker = {worker: [] for worker in threads}
+        for k, worker in enumerate(workers):
+            by_worker[worker].append(k)
+        return [(worker, [int(k) for k in group])
+                for worker, chunks in by_worker.items() if chunks
+                for group in np.array_split(chunks, min(threads[worker], len(chunks)))]
 
     def _threaded_map_reduce(self, func, args, check):
         """In-memory data: row blocks (views) on a few threads, one BLAS thread each."""
@@ -277,7 +333,7 @@ class ChunkedData:
             return _rows_outside(self.y, in_domain, limit)
         starts = np.concatenate([[0], np.cumsum(self.row_chunks)[:-1]])
         find = dask.delayed(_rows_outside, pure=True)
-        hits = dask.compute(*[find(block[1], in_domain, limit) for block in self._blocks])
+        hits = compute(*[find(block[1], in_domain, limit) for block in self._blocks])
         found = np.concatenate([start + h for start, h in zip(starts, hits)])
         return found[:limit]
 
@@ -292,9 +348,13 @@ def map_reduce_together(calls):
     other. Each ``data`` counts one pass.
     """
     checks = [data.stats is None for data, _, _ in calls]
-    graphs = {i: data._dask_graph(func, args, check)
+    graphs = {i: data._dask_parts(func, args, check)
               for i, ((data, func, args), check) in enumerate(zip(calls, checks)) if data.is_dask}
-    computed = dict(zip(graphs, dask.compute(*graphs.values()))) if graphs else {}
+    flat = compute(*[part for parts in graphs.values() for part in parts]) if graphs else ()
+    computed, start = {}, 0
+    for i, parts in graphs.items():
+        computed[i] = _sum_arrays(*flat[start:start + len(parts)])
+        start += len(parts)
     totals = []
     for i, ((data, func, args), check) in enumerate(zip(calls, checks)):
         total = computed[i] if i in computed else data._threaded_map_reduce(func, args, check)
@@ -347,6 +407,13 @@ def _tree_sum(parts, split_every=8):
     while len(parts) > 1:
         parts = [add(*parts[i:i + split_every]) for i in range(0, len(parts), split_every)]
     return parts[0]
+
+
+def _sweep_task(func, check, in_domain, blocks, *args):
+    """``_chunk_task`` on each of ``blocks`` in turn, summed: one worker
+    thread's share of a pass as one task and one result."""
+    return _sum_arrays(*[_chunk_task(func, check, in_domain, True, *block, *args)
+                         for block in blocks])
 
 
 def _sum_arrays(*arrays):

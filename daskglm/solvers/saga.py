@@ -12,6 +12,7 @@ import scipy.sparse as sp
 
 from ..math.compiled import timed_first_call
 from ..math.families import Logistic, get_family
+from ..passes.client import compute
 from . import _saga_kernels as kernels
 from ._base import Trace, noise, setup
 from ._registry import register_solver
@@ -212,7 +213,7 @@ class _SagaRun:
         self.data.n_passes += 1
         if self.data.is_dask:
             task = dask.delayed(_row_bounds, pure=False)
-            bounds = dask.compute(*[task(*block, coef, self.settings) for block in self.blocks])
+            bounds = compute(*[task(*block, coef, self.settings) for block in self.blocks])
         else:
             bounds = [_row_bounds(*self.blocks[0], coef, self.settings)]
         largest_row, curvature = np.max(np.array(bounds), axis=0)
@@ -272,10 +273,10 @@ class _SagaRun:
             tables[k], carry = task(*self.blocks[k], tables[k], self.snapshot, carry,
                                     (self.seed, epoch, int(k)), self.step, self.settings)
         if self.refresh:
-            (carry,) = dask.compute(carry)
+            (carry,) = compute(carry)
             return self.tables, carry
         persisted = dask.persist(*tables, carry)
-        (carry,) = dask.compute(persisted[-1])
+        (carry,) = compute(persisted[-1])
         return list(persisted[:-1]), carry
 
     def _chunk_order(self, epoch):
