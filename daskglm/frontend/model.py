@@ -18,6 +18,7 @@ import contextlib
 import inspect
 import threading
 import warnings
+from collections.abc import Mapping
 
 import dask.array as da
 import dask.dataframe as dd
@@ -48,6 +49,7 @@ from .prediction import (
     linear_with_variance,
     predict,
 )
+from .term_penalty import alpha_by_coefficient, check_all_levels
 
 __all__ = ["GLM", "glm"]
 
@@ -104,7 +106,8 @@ class GLM:
 
     @classmethod
     def from_formula(cls, formula, data, family=None, offset=None, exposure=None,
-                     freq_weights=None, var_weights=None, missing="drop", eval_env=0):
+                     freq_weights=None, var_weights=None, missing="drop", eval_env=0,
+                     drop="first"):
         """The model of a patsy formula over a dask (or pandas) DataFrame; see :func:`glm`."""
         env = eval_env if isinstance(eval_env, EvalEnvironment) else \
             EvalEnvironment.capture(eval_env + 1)
@@ -120,7 +123,8 @@ class GLM:
                                               if not isinstance(v, str)})
         extras = {role: (v if isinstance(v, str) else attached[role]) for role, v in given.items()}
         extras = {role: extras[role] for role in EXTRA_ROLES if role in extras}
-        learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
+        learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env,
+                                drop=drop)
         model = cls.__new__(cls)
         model.family = model_family
         model._formula_data = data          # read again only for cluster labels by column
@@ -260,6 +264,7 @@ class GLM:
             invalid data, or an unknown ``cov_type``.
         """
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
+        check_all_levels(self.design_info, None)
         design, facts = self._prepare(persist)
         if design.coded is not None:
             check_coded_design(cov_type, design.n_features)
@@ -286,7 +291,14 @@ class GLM:
             A solver that can minimise the penalty (``newton`` and
             ``proximal_grad`` take L1 parts; ``lbfgs`` and
             ``gradient_descent`` only L2).
-        alpha, l1_ratio : float, optional
+        alpha : float, array of shape (n_features,), dict or pandas Series, optional
+            With a regularizer given by name: one strength for all
+            coefficients; one per coefficient (``exog_names`` order, as
+            statsmodels' ``alpha=<array>``); or a dict (or Series) of term
+            names (``{"C(zone)": 1.0}``: every column of the term) or
+            coefficient names, the coefficients not named unpenalized
+            (:mod:`daskglm.frontend.term_penalty`).
+        l1_ratio : float, optional
             With a regularizer given by name.
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
@@ -296,13 +308,23 @@ class GLM:
             raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
                              "has no covariance of the estimates (robust ones, HC2/HC3 "
                              f"included); got {solver_options[asked[0]]!r}")
+        if isinstance(alpha, (Mapping, pd.Series)):
+            alpha = alpha_by_coefficient(alpha, self.exog_names, self.design_info,
+                                         self._prepare(persist)[0].intercept)
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
+        if penalty.per_coefficient and penalty.alpha.size != len(self.exog_names):
+            raise ValueError(f"alpha has {penalty.alpha.size} values, one per coefficient, "
+                             f"but the model has {len(self.exog_names)}")
+        check_all_levels(self.design_info, penalty)
         design, facts = self._prepare(persist)
-        result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
-                             callback, solver_options)
-        return self._results(design, facts, result, method, "nonrobust", penalty, tol)
+        # the solver's coefficients are in the fit's layout (coded terms last)
+        layout_penalty = penalty if design.coded is None else penalty.take(design.coded.order)
+        result = self._solve(design, method, layout_penalty, max_iter, tol, progress,
+                             start_params, callback, solver_options)
+        return self._results(design, facts, result, method, "nonrobust", layout_penalty, tol,
+                             regularizer=penalty)
 
     def profile_tweedie_power(self, powers=(1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9),
                               **fit_options):
@@ -355,21 +377,23 @@ class GLM:
         return float(fit.coef[0]), None
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 cov_options=None):
+                 cov_options=None, regularizer=None):
         null_coef, null_mean = self._null_model(design, facts, tol)
         request = statistics_request(cov_type, self.family, 0 if groups is None else groups[1])
         statistics = statistics_pass(design, self.family, result.coef, null_coef=null_coef,
                                      null_mean=null_mean, groups=groups, request=request)
         statistics = complete_statistics(cov_type, design, self.family, result.coef, statistics)
         _check_answer(result, statistics, facts, penalty, design.intercept, tol)
-        if penalty is None or penalty.alpha == 0:
+        if penalty is None or penalty.is_zero:
             _check_identified(result, statistics, facts, self.family)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
-                          cov_type=cov_type, regularizer=penalty,
+                          cov_type=cov_type,
+                          regularizer=penalty if regularizer is None else regularizer,
                           sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options)
 
     # -- prediction ----------------------------------------------------------
-    def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
+    def predict(self, params, exog=None, which="mean", offset=None, exposure=None,
+                unseen="error"):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
         check_which(which)
         if exog is None and offset is None and exposure is None:
@@ -380,10 +404,10 @@ class GLM:
                 return inverse_link(eta, self.family, which)
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         return predict(exog, params, self.family, which=which, offset=offset,
-                       exposure=exposure, formula=formula)
+                       exposure=exposure, formula=formula, unseen=unseen)
 
     def linear_with_variance(self, params, cov_params, exog=None, offset=None, exposure=None,
-                             transform=True):
+                             transform=True, unseen="error"):
         """The linear predictor at ``params`` and its variance under ``cov_params``,
         for the training rows or new data (through the formula, unless
         ``transform`` is False: then ``exog`` is the design itself); see
@@ -397,7 +421,7 @@ class GLM:
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         formula = formula if transform else None
         return linear_with_variance(exog, params, cov_params, offset=offset, exposure=exposure,
-                                    formula=formula)
+                                    formula=formula, unseen=unseen)
 
     def _prediction_input(self, exog, offset, exposure):
         """``(exog, offset, exposure, formula)`` of a prediction: the training
@@ -418,7 +442,7 @@ class GLM:
 
 
 def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=None,
-        var_weights=None, missing="drop", eval_env=0, safe=False) -> GLM:
+        var_weights=None, missing="drop", eval_env=0, safe=False, drop="first") -> GLM:
     """A GLM from a patsy formula over a dask (or pandas) DataFrame.
 
     Parameters
@@ -448,6 +472,13 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
         patsy evaluates a formula as Python code, so by default (False) a
         formula may call anything, as in statsmodels: pass True for a
         formula from an untrusted source.
+    drop : {"first", None}
+        ``"first"`` (patsy's Treatment coding): each categorical drops its
+        reference level. None keeps every level of each categorical main
+        effect (a full dummy or code set): the fit is then identifiable only
+        with an L2 penalty on each such term
+        (``fit_regularized("l2", alpha={"C(zone)": 1.0})``); ``fit()`` and a
+        penalty that leaves one of them out are refused, naming the term.
 
     Returns
     -------
@@ -477,7 +508,7 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
         EvalEnvironment.capture(eval_env + 1)
     return GLM.from_formula(formula, data, family=family, offset=offset, exposure=exposure,
                             freq_weights=freq_weights, var_weights=var_weights,
-                            missing=missing, eval_env=env)
+                            missing=missing, eval_env=env, drop=drop)
 
 
 # -- helpers ---------------------------------------------------------------
