@@ -257,3 +257,47 @@ def test_all_levels_needs_a_ridge_on_each_such_term():
                               drop=None)
     with pytest.raises(ValueError, match="interact"):
         interaction.fit_regularized("l2", alpha=0.1)
+
+
+# -- bad input (issue 19's list) -----------------------------------------------
+def test_categorical_with_one_level_contributes_no_column_as_in_statsmodels():
+    df = _claims(4).assign(zone="z000")
+    ours = daskglm.glm(FORMULA, df, family=daskglm.Poisson()).fit(tol=1e-10)
+    theirs = smf.glm(FORMULA, df, family=sm.families.Poisson()).fit(tol=1e-12)
+    assert list(ours.params.index) == list(theirs.params.index) == ["Intercept", "age"]
+    np.testing.assert_allclose(ours.params, theirs.params, rtol=1e-7)
+
+
+def test_levels_that_print_alike_are_refused_not_merged():
+    df = pd.DataFrame({"g": ["1", "1", "a"] * 20, "y": np.arange(60.0) % 3})
+    levels = [1, "1", "a"]
+    assert levels                      # read by the formula below
+    with pytest.raises(ValueError, match="two columns with one name.*print alike"):
+        daskglm.glm("y ~ C(g, levels=levels)", df, family=daskglm.Poisson(), drop=None)
+
+
+def test_numeric_categorical_with_nan_drops_or_refuses_rows_as_statsmodels():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"k": rng.choice([1.0, 2.0, 3.0, np.nan], 200),
+                       "y": rng.poisson(2.0, 200).astype(float)})
+    ours = daskglm.glm("y ~ C(k)", df, family=daskglm.Poisson()).fit(tol=1e-10)
+    theirs = smf.glm("y ~ C(k)", df, family=sm.families.Poisson()).fit(tol=1e-12)
+    assert ours.nobs == theirs.nobs == df["k"].notna().sum()
+    assert list(ours.params.index) == list(theirs.params.index)
+    np.testing.assert_allclose(ours.params, theirs.params, rtol=1e-7)
+    with pytest.raises(ValueError, match=r"missing values in 'C\(k\)' \(\d+ rows\)"):
+        daskglm.glm("y ~ C(k)", df, family=daskglm.Poisson(), missing="raise").fit()
+
+
+@pytest.mark.parametrize("n_levels", [20, 40], ids=["expanded", "coded"])
+def test_as_many_levels_as_rows_is_rank_deficient_unless_penalized(n_levels):
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"k": np.arange(n_levels), "x": rng.normal(size=n_levels),
+                       "y": rng.poisson(2.0, n_levels).astype(float)})
+    model = daskglm.glm("y ~ x + C(k)", df, family=daskglm.Poisson())
+    with pytest.raises(ValueError, match="rank deficient") as info:
+        model.fit()
+    if n_levels == 40:                 # the coded term is named beside the dense columns
+        assert "the 39 columns of C(k)" in str(info.value)
+    ridge = model.fit_regularized("l2", alpha={"C(k)": 0.1}, tol=1e-10)
+    assert ridge.converged

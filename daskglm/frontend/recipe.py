@@ -176,9 +176,18 @@ class Recipe:
                     f, self.learned[f.code], self.meta, self.drop)) for f in term.factors])
                     for term in termlist]
 
-            infos = patsy.design_matrix_builders(
-                [wrap(desc.lhs_termlist), wrap(desc.rhs_termlist)],
-                lambda: iter([PROTOTYPE]), self.eval_env, "drop")
+            try:
+                infos = patsy.design_matrix_builders(
+                    [wrap(desc.lhs_termlist), wrap(desc.rhs_termlist)],
+                    lambda: iter([PROTOTYPE]), self.eval_env, "drop")
+            except ValueError as error:
+                if "mismatch between column_names" not in str(error):
+                    raise
+                # patsy's DesignInfo indexes columns by name: two that print alike
+                raise ValueError(
+                    f"the design of {self.text!r} would have two columns with one name: two "
+                    "levels of a categorical (or a level and another column) print alike, as "
+                    "1 and '1' do; make them distinct (e.g. cast the values to str)") from None
             self._cache["infos"] = tuple(infos)
         return self._cache["infos"]
 
