@@ -181,6 +181,39 @@ def test_ridge_per_term_matches_statsmodels_alpha_vector(zones, method):
     np.testing.assert_allclose(by_name.params, ours.params, rtol=1e-9, atol=1e-10)
 
 
+@pytest.mark.parametrize("method", ["gradient_descent", "proximal_grad", "admm"])
+def test_ridge_per_term_with_first_order_solvers(method):
+    df = _with_region(_claims(4))
+    model = daskglm.glm(RIDGE_FORMULA, df, family=daskglm.Poisson())
+    ours = model.fit_regularized("l2", alpha=RIDGE, method=method, tol=1e-8, max_iter=5000)
+    reference = smf.glm(RIDGE_FORMULA, df, family=sm.families.Poisson()).fit()
+    alpha = np.array([RIDGE.get(name.split("[")[0], 0.0) for name in reference.model.exog_names])
+    gradient = _penalized_gradient(reference, ours.params.to_numpy(), alpha)
+    assert ours.converged and np.max(np.abs(gradient)) < 1e-6
+
+
+def test_penalty_with_one_alpha_per_coefficient_is_the_scalar_one_elementwise():
+    rng = np.random.default_rng(5)
+    alpha = np.array([0.0, 0.3, 1.2, 0.05])
+    coef, grad, step = rng.normal(size=4), rng.normal(size=4), rng.uniform(0.1, 1.0, 4)
+    points = rng.normal(size=(4, 3))
+    for l1_ratio in (0.0, 0.4, 1.0):
+        vector = daskglm.ElasticNet(alpha, l1_ratio)
+        scalars = [daskglm.ElasticNet(a, l1_ratio) for a in alpha]
+        assert vector.value(coef) == pytest.approx(sum(
+            pen.value(coef[j:j + 1]) for j, pen in enumerate(scalars)), rel=1e-14)
+        for name, args in (("gradient", (coef,)), ("prox", (coef, step)),
+                           ("kkt_residual", (coef, grad))):
+            expected = [getattr(pen, name)(*(a[j:j + 1] for a in args))[0]
+                        for j, pen in enumerate(scalars)]
+            np.testing.assert_allclose(getattr(vector, name)(*args), expected, rtol=1e-14)
+        columns = [vector.gradient(points[:, k]) for k in range(3)]
+        np.testing.assert_allclose(vector.gradient(points), np.column_stack(columns))
+    assert daskglm.L2(alpha) == daskglm.L2(alpha.copy()) != daskglm.L2(1.0)
+    with pytest.raises(ValueError, match="one value per coefficient"):
+        daskglm.L2([1.0, -1.0])
+
+
 def test_ridge_per_term_bad_input():
     df = _with_region(_claims(4))
     model = daskglm.glm(RIDGE_FORMULA, df, family=daskglm.Poisson())

@@ -20,7 +20,8 @@ A JSON object::
                                             without them, as written before, loads)
       "method": "newton",                   the solver
       "cov_type": "nonrobust",
-      "penalty": null,                      or {"alpha": 0.01, "l1_ratio": 1.0}
+      "penalty": null,                      or {"alpha": 0.01, "l1_ratio": 1.0} (alpha: a
+                                            list, one per coefficient, in exog_names order)
       "endog_name": "claims",
       "exog_names": ["Intercept", "C(region)[T.R02]", ..., "age"],
       "params":  {"Intercept": -1.70, ...},  by column name, in design order
@@ -45,7 +46,9 @@ A JSON object::
                                   "explicit_levels": true},
                     "center(x)": {"kind": "numerical", "n_columns": 1,
                                   "transforms": {"<patsy's name>": {"type": "center",
-                                                 "count": 1000, "total": [12.5]}}}}
+                                                 "count": 1000, "total": [12.5]}}}},
+        "drop": "first"                     or null: every level kept (glm(drop=None));
+                                            absent in older files, read as "first"
       }
     }
 

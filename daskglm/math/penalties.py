@@ -111,12 +111,14 @@ class ElasticNet:
 
     def value(self, coef, penalized=None) -> float:
         coef = _masked(np.asarray(coef, dtype=float), penalized)
-        return float(np.sum(self.l1 * np.abs(coef)) + 0.5 * np.sum(self.l2 * coef * coef))
+        l1, l2 = _along(self.l1, coef), _along(self.l2, coef)
+        return float(np.sum(l1 * np.abs(coef)) + 0.5 * np.sum(l2 * coef * coef))
 
     def gradient(self, coef, penalized=None):
         """Gradient, defined where the penalty is smooth (``sign(0)`` is 0)."""
         coef = np.asarray(coef, dtype=float)
-        return _masked(self.l1 * np.sign(coef) + self.l2 * coef, penalized)
+        l1, l2 = _along(self.l1, coef), _along(self.l2, coef)
+        return _masked(l1 * np.sign(coef) + l2 * coef, penalized)
 
     def hessian_diagonal(self, n_coef, penalized=None):
         return _masked(np.broadcast_to(self.l2, (n_coef,)).copy(), penalized)
@@ -128,8 +130,9 @@ class ElasticNet:
         """
         v = np.asarray(v, dtype=float)
         step = np.asarray(step, dtype=float)
-        shrunk = np.sign(v) * np.maximum(np.abs(v) - step * self.l1, 0.0)
-        shrunk = shrunk / (1.0 + step * self.l2)
+        l1, l2 = _along(self.l1, v), _along(self.l2, v)
+        shrunk = np.sign(v) * np.maximum(np.abs(v) - step * l1, 0.0)
+        shrunk = shrunk / (1.0 + step * l2)
         return shrunk if penalized is None else np.where(penalized, shrunk, v)
 
     def kkt_residual(self, coef, grad, penalized=None):
@@ -140,9 +143,10 @@ class ElasticNet:
         """
         coef = np.asarray(coef, dtype=float)
         grad = np.asarray(grad, dtype=float)
-        smooth = grad + self.l2 * coef
-        at_zero = np.sign(smooth) * np.maximum(np.abs(smooth) - self.l1, 0.0)
-        nonzero = smooth + self.l1 * np.sign(coef)
+        l1, l2 = _along(self.l1, coef), _along(self.l2, coef)
+        smooth = grad + l2 * coef
+        at_zero = np.sign(smooth) * np.maximum(np.abs(smooth) - l1, 0.0)
+        nonzero = smooth + l1 * np.sign(coef)
         residual = np.where(coef == 0.0, at_zero, nonzero)
         return residual if penalized is None else np.where(penalized, residual, grad)
 
@@ -165,6 +169,14 @@ def _check_alpha(alpha):
         raise ValueError("alpha as one value per coefficient must be a non-empty 1-D array "
                          "of finite numbers >= 0")
     return _read_only(values.copy())
+
+
+def _along(weight, values):
+    """A weight (scalar, or one per coefficient) shaped to multiply ``values``,
+    whose first axis runs over the coefficients (columns: several points)."""
+    if np.ndim(weight) == 0 or np.ndim(values) <= 1:
+        return weight
+    return np.reshape(weight, (-1,) + (1,) * (np.ndim(values) - 1))
 
 
 def _read_only(values):
