@@ -99,15 +99,18 @@ def resolve_unseen(df, recipe, unseen="error"):
 
 def _unseen_rows(value, levels):
     """``(rows, values)``: the rows whose categorical value is neither missing
-    nor among ``levels``, and those values."""
+    nor among ``levels``, and those values (each distinct value is looked up
+    once, with Python's equality, as patsy does)."""
     data = value.data if isinstance(value, _CategoricalBox) else value
-    data = np.asarray(data, dtype=object).reshape(-1)
-    missing = categorical_missing(value)
-    codes, distinct = pd.factorize(pd.Series(data), use_na_sentinel=True)
+    if not isinstance(data, (pd.Series, pd.Categorical)):
+        data = pd.Series(np.asarray(data).reshape(-1))
+    codes, distinct = pd.factorize(data, use_na_sentinel=True)   # -1: missing
     known = {level for level in levels if _hashable(level)}
     outside = np.array([not _among(v, known, levels) for v in distinct] + [False], dtype=bool)
-    rows = np.flatnonzero(outside[codes] & ~missing)
-    return rows, data[rows]
+    if not outside.any():
+        return np.empty(0, dtype=np.intp), None
+    rows = np.flatnonzero(outside[codes])
+    return rows, np.asarray(data, dtype=object)[rows]
 
 
 def _hashable(value):
