@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from patsy.categorical import _CategoricalBox
 
-from ..messages import listing
+from ..messages import listing, shorten
 from .formula_blocks import CodedContrast
 from .recipe import categorical_missing, names_in
 
@@ -83,11 +83,13 @@ def resolve_unseen(df, recipe, unseen="error"):
         column = _source_column(factor, df)
         if unseen == "error":
             where = f"column {column!r}" if column is not None else f"factor {factor.name()}"
-            raise ValueError(
-                f"{where} has {rows.size:,} row(s) with level(s) "
-                f"{listing(_distinct(values))} not seen when the model was built "
-                f"(levels: {listing(levels)}); pass unseen='reference' to read them as the "
-                "reference level or unseen='nan' to predict NaN for them")
+            distinct = _distinct(values)
+            raise ValueError(     # patsy's (and statsmodels') words for the first one, too
+                f"{where} has {rows.size:,} row(s) with level(s) {listing(distinct)} not seen "
+                f"when the model was built: observation with value {shorten(distinct[0])!r} "
+                f"does not match any of the expected levels (levels: {listing(levels)}); pass "
+                "unseen='reference' to read them as the reference level or unseen='nan' to "
+                "predict NaN for them")
         if column is None:
             raise ValueError(f"unseen={unseen!r} rewrites the one column a categorical reads, "
                              f"but {factor.name()} reads {listing(names_in(factor.code)[0])}")
