@@ -196,6 +196,9 @@ def _add_predict_parser(commands):
                          help="predicted mean (default) or linear predictor")
     predict.add_argument("--offset", metavar="COL", help="column holding an offset")
     predict.add_argument("--exposure", metavar="COL", help="column holding the exposure")
+    predict.add_argument("--unseen", default="error", choices=["error", "reference", "nan"],
+                         help="a categorical level not seen in training: an error naming the "
+                              "column (default), the reference level, or a NaN prediction")
     predict.add_argument("--se", action="store_true",
                          help="add the standard error of each prediction (column mean_se; "
                               "se for --which linear), from the saved covariance")

@@ -250,12 +250,14 @@ def _run_predict(args, stdout, stderr):
     with _scheduler(args):
         if written:            # one pass: the prediction, its standard error, its interval
             summary = fit.get_prediction(data, which=args.which, offset=args.offset,
-                                         exposure=args.exposure).summary_frame(
+                                         exposure=args.exposure,
+                                         unseen=args.unseen).summary_frame(
                 alpha=1.0 - (0.95 if args.ci is None else args.ci))
             predictions = summary[["predicted", *written]].rename(columns=written)
         else:
             predictions = fit.predict(data, which=args.which, offset=args.offset,
-                                      exposure=args.exposure).to_frame("predicted")
+                                      exposure=args.exposure,
+                                      unseen=args.unseen).to_frame("predicted")
         frame = data[args.keep].assign(**{c: predictions[c] for c in predictions.columns}) \
             if args.keep else predictions
         write_predictions(frame, args.output, kind)

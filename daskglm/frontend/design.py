@@ -558,7 +558,15 @@ def _check_block_rank(gram, names, tol):
     rest = gram.rest_index()
     schur = R - B.T @ (B / D[:, None])
     if rest.size:
-        check_rank(schur, [names[i] for i in rest], tol)
+        try:
+            check_rank(schur, [names[i] for i in rest], tol)
+        except ValueError as error:
+            eliminated = np.setdiff1d(np.arange(len(names)), rest)
+            term = str(names[eliminated[0]]).split("[")[0]
+            raise ValueError(
+                f"{error}; the dependence holds together with the {eliminated.size} "
+                f"columns of {term} (a coded categorical: e.g. as many levels as rows)"
+            ) from None
 
 
 def array_names(n_features, intercept):

@@ -197,7 +197,8 @@ def _capture_env(eval_env):
     return EvalEnvironment.capture(eval_env + 2)
 
 
-def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> FormulaDesign:
+def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0,
+                  drop="first") -> FormulaDesign:
     """Learn a formula over every partition of ``data`` in one pass.
 
     Parameters
@@ -214,6 +215,10 @@ def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> 
     eval_env : int or patsy.EvalEnvironment
         Where names that are not columns are looked up: a frame depth relative
         to the caller of this function (0: the caller), or an environment.
+    drop : {"first", None}
+        Treatment-coded categoricals drop their reference level ("first",
+        patsy's coding) or keep every level (None: only a penalized fit is
+        identifiable).
 
     Returns
     -------
@@ -239,7 +244,8 @@ def learn_formula(formula, data, *, extras=None, missing="drop", eval_env=0) -> 
     used = draft.referenced_columns()
     used += [c for c in extras.values() if c not in used]
     placeholders = {c: () for c in used if isinstance(data._meta[c].dtype, pd.CategoricalDtype)}
-    recipe = Recipe(formula, namespace, data._meta[used], categories=placeholders, extras=extras)
+    recipe = Recipe(formula, namespace, data._meta[used], categories=placeholders, extras=extras,
+                    drop=drop)
     check_factor_passes(recipe)
     frame = data[used]
     partitions = frame.to_delayed()

@@ -22,8 +22,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from patsy.contrasts import ContrastMatrix, Treatment
 
-__all__ = ["CODED_MIN_COLUMNS", "PAIR_BUDGET", "LAZY_LEVELS", "CodedTerm", "CodedLayout",
-           "CodedContrast", "CodedTreatment", "coded_layout"]
+__all__ = ["CODED_MIN_COLUMNS", "PAIR_BUDGET", "LAZY_LEVELS", "DROPS", "CodedTerm",
+           "CodedLayout", "CodedContrast", "CodedTreatment", "AllLevels", "all_levels_terms",
+           "coded_layout"]
+
+#: What a categorical's coding drops: its first (reference) level, or none.
+DROPS = ("first", None)
 
 #: A categorical main effect with more columns than this is coded (dense at or below).
 CODED_MIN_COLUMNS = 32
@@ -74,6 +78,45 @@ class CodedTreatment:
         if type(contrast) is Treatment:
             return cls(contrast.reference)
         return None
+
+
+class AllLevels:
+    """A Treatment-like coding that keeps every level: one indicator column per
+    level, with or without an intercept (``glm(..., drop=None)``). With an
+    intercept the design is rank deficient: only a penalty on the term makes
+    the fit identifiable."""
+
+    def __init__(self, lazy=False):
+        self.lazy = lazy
+
+    def code_with_intercept(self, levels):
+        if self.lazy:           # no levels x levels identity: a coded term's code map
+            contrast = CodedTreatment().code_with_intercept(levels)
+        else:
+            contrast = ContrastMatrix(np.eye(len(levels)), [f"[{_readable(v)}]" for v in levels])
+        contrast.all_levels = True
+        return contrast
+
+    code_without_intercept = code_with_intercept
+
+    @classmethod
+    def replacing(cls, contrast, lazy=False):
+        """All levels in place of ``contrast`` (None or a Treatment), else None."""
+        if contrast is None or contrast is Treatment or type(contrast) in (Treatment,
+                                                                          CodedTreatment):
+            return cls(lazy)
+        return None
+
+
+def all_levels_terms(design_info) -> list:
+    """Names of the terms coded with every level (:class:`AllLevels`)."""
+    found = []
+    for term, subterms in design_info.term_codings.items():
+        for subterm in subterms:
+            for contrast in subterm.contrast_matrices.values():
+                if getattr(contrast, "all_levels", False):
+                    found.append(term.name())
+    return list(dict.fromkeys(found))
 
 
 def _readable(level):

@@ -19,6 +19,7 @@ import functools
 import inspect
 import threading
 import warnings
+from collections.abc import Mapping
 
 import dask.array as da
 import dask.dataframe as dd
@@ -57,6 +58,7 @@ from .prediction import (
     linear_with_variance,
     predict,
 )
+from .term_penalty import alpha_by_coefficient, check_all_levels
 
 __all__ = ["GLM", "glm"]
 
@@ -117,7 +119,8 @@ class GLM:
 
     @classmethod
     def from_formula(cls, formula, data, family=None, offset=None, exposure=None,
-                     freq_weights=None, var_weights=None, missing="drop", eval_env=0):
+                     freq_weights=None, var_weights=None, missing="drop", eval_env=0,
+                     drop="first"):
         """The model of a patsy formula over a dask (or pandas) DataFrame; see :func:`glm`."""
         env = eval_env if isinstance(eval_env, EvalEnvironment) else \
             EvalEnvironment.capture(eval_env + 1)
@@ -133,7 +136,8 @@ class GLM:
                                               if not isinstance(v, str)})
         extras = {role: (v if isinstance(v, str) else attached[role]) for role, v in given.items()}
         extras = {role: extras[role] for role in EXTRA_ROLES if role in extras}
-        learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env)
+        learned = learn_formula(formula, data, extras=extras, missing=missing, eval_env=env,
+                                drop=drop)
         model = cls.__new__(cls)
         model.family = model_family
         model._formula_data = data          # read again only for cluster labels by column
@@ -287,6 +291,7 @@ class GLM:
         cov_type, cov_options = check_cov_type(cov_type, cov_kwds)
         self._check_estimable(method, cov_type)
         scale = check_scale(scale)
+        check_all_levels(self.design_info, None)
         design, facts = self._prepare(persist)
         if design.coded is not None:
             check_coded_design(cov_type, design.n_features)
@@ -313,12 +318,19 @@ class GLM:
             A solver that can minimise the penalty (``newton`` and
             ``proximal_grad`` take L1 parts; ``lbfgs`` and
             ``gradient_descent`` only L2).
-        alpha, l1_ratio : float, optional
-            With a regularizer given by name. A sequence of alphas (positive,
+        alpha : float, sequence, dict or pandas Series, optional
+            With a regularizer given by name: one strength for all
+            coefficients; a dict (or Series) of term names (``{"C(zone)":
+            1.0}``: every column of the term) or coefficient names, the
+            coefficients not named unpenalized
+            (:mod:`daskglm.frontend.term_penalty`; one alpha per coefficient
+            is also ``L2(alpha=<array>)``). A sequence of alphas (positive,
             descending) fits the whole path with warm starts
             (:func:`daskglm.solvers.path`, ``method="newton"``) and returns a
             :class:`~daskglm.solvers.RegularizationPath` whose ``names`` are the
             columns' (``.plot()`` draws it).
+        l1_ratio : float, optional
+            With a regularizer given by name.
         max_iter, tol, progress, start_params, callback, persist, **solver_options
             As for :meth:`fit`.
         """
@@ -331,6 +343,9 @@ class GLM:
             raise ValueError(f"fit_regularized takes no {' or '.join(asked)}: a penalized fit "
                              "has no covariance of the estimates (robust ones, HC2/HC3 "
                              f"included); got {solver_options[asked[0]]!r}")
+        if isinstance(alpha, (Mapping, pd.Series)):
+            alpha = alpha_by_coefficient(alpha, self.exog_names, self.design_info,
+                                         self._prepare(persist)[0].intercept)
         penalty = get_regularizer(regularizer, alpha=alpha, l1_ratio=l1_ratio)
         if penalty is None:
             raise ValueError("fit_regularized needs a regularizer; use fit() for none")
@@ -339,10 +354,17 @@ class GLM:
             raise ValueError(f"{self.family!r} estimates {name} by unpenalized maximum "
                              f"likelihood (fit); a penalized fit needs a fixed {name}, e.g. "
                              f"the one fit() estimated")
+        if penalty.per_coefficient and penalty.alpha.size != len(self.exog_names):
+            raise ValueError(f"alpha has {penalty.alpha.size} values, one per coefficient, "
+                             f"but the model has {len(self.exog_names)}")
+        check_all_levels(self.design_info, penalty)
         design, facts = self._prepare(persist)
-        result = self._solve(design, method, penalty, max_iter, tol, progress, start_params,
-                             callback, solver_options)
-        return self._results(design, facts, result, method, "nonrobust", penalty, tol)
+        # the solver's coefficients are in the fit's layout (coded terms last)
+        layout_penalty = penalty if design.coded is None else penalty.take(design.coded.order)
+        result = self._solve(design, method, layout_penalty, max_iter, tol, progress,
+                             start_params, callback, solver_options)
+        return self._results(design, facts, result, method, "nonrobust", layout_penalty, tol,
+                             regularizer=penalty)
 
     def profile_tweedie_power(self, powers=(1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9),
                               **fit_options):
@@ -466,7 +488,7 @@ class GLM:
         return -fit.objective * fit.info["sum_weights"]
 
     def _results(self, design, facts, result, method, cov_type, penalty, tol, groups=None,
-                 cov_options=None, scale=None):
+                 cov_options=None, scale=None, regularizer=None):
         # an estimated family parameter: the statistics are those of the family
         # with the parameter fixed at its estimate
         family = result.info.get("family", self.family)
@@ -476,18 +498,20 @@ class GLM:
                                      null_mean=null_mean, groups=groups, request=request)
         statistics = complete_statistics(cov_type, design, family, result.coef, statistics)
         _check_answer(result, statistics, facts, family, penalty, design.intercept, tol)
-        if penalty is None or penalty.alpha == 0:
+        if penalty is None or penalty.is_zero:
             _check_identified(result, statistics, facts, family)
         null_loglike = None if family is self.family else \
             functools.partial(self._null_loglike, design, tol)
         return GLMResults(self, design, result, statistics, method=_method_name(method),
-                          cov_type=cov_type, regularizer=penalty,
+                          cov_type=cov_type,
+                          regularizer=penalty if regularizer is None else regularizer,
                           sum_freq_weights=facts.sum_freq_weights, cov_options=cov_options,
                           family=family, null_loglike=null_loglike, scale=scale,
                           null_model=(null_coef, null_mean))
 
     # -- prediction ----------------------------------------------------------
-    def predict(self, params, exog=None, which="mean", offset=None, exposure=None):
+    def predict(self, params, exog=None, which="mean", offset=None, exposure=None,
+                unseen="error"):
         """Predictions at ``params``; see :meth:`GLMResults.predict`."""
         check_which(which)
         if exog is None and offset is None and exposure is None:
@@ -498,10 +522,10 @@ class GLM:
                 return inverse_link(eta, self.family, which)
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         return predict(exog, params, self.family, which=which, offset=offset,
-                       exposure=exposure, formula=formula)
+                       exposure=exposure, formula=formula, unseen=unseen)
 
     def linear_with_variance(self, params, cov_params, exog=None, offset=None, exposure=None,
-                             transform=True):
+                             transform=True, unseen="error"):
         """The linear predictor at ``params`` and its variance under ``cov_params``,
         for the training rows or new data (through the formula, unless
         ``transform`` is False: then ``exog`` is the design itself); see
@@ -515,7 +539,7 @@ class GLM:
         exog, offset, exposure, formula = self._prediction_input(exog, offset, exposure)
         formula = formula if transform else None
         return linear_with_variance(exog, params, cov_params, offset=offset, exposure=exposure,
-                                    formula=formula)
+                                    formula=formula, unseen=unseen)
 
     def _prediction_input(self, exog, offset, exposure):
         """``(exog, offset, exposure, formula)`` of a prediction: the training
@@ -536,7 +560,7 @@ class GLM:
 
 
 def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=None,
-        var_weights=None, missing="drop", eval_env=0, safe=False) -> GLM:
+        var_weights=None, missing="drop", eval_env=0, safe=False, drop="first") -> GLM:
     """A GLM from a patsy formula over a dask (or pandas) DataFrame.
 
     Parameters
@@ -568,6 +592,13 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
         patsy evaluates a formula as Python code, so by default (False) a
         formula may call anything, as in statsmodels: pass True for a
         formula from an untrusted source.
+    drop : {"first", None}
+        ``"first"`` (patsy's Treatment coding): each categorical drops its
+        reference level. None keeps every level of each categorical main
+        effect (a full dummy or code set): the fit is then identifiable only
+        with an L2 penalty on each such term
+        (``fit_regularized("l2", alpha={"C(zone)": 1.0})``); ``fit()`` and a
+        penalty that leaves one of them out are refused, naming the term.
 
     Returns
     -------
@@ -597,7 +628,7 @@ def glm(formula, data, family=None, offset=None, exposure=None, freq_weights=Non
         EvalEnvironment.capture(eval_env + 1)
     return GLM.from_formula(formula, data, family=family, offset=offset, exposure=exposure,
                             freq_weights=freq_weights, var_weights=var_weights,
-                            missing=missing, eval_env=env)
+                            missing=missing, eval_env=env, drop=drop)
 
 
 # -- helpers ---------------------------------------------------------------

@@ -13,9 +13,11 @@ refit after selection).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from ..math.penalties import ElasticNet, get_regularizer
 from ..solvers.cv import cross_validate_path
@@ -27,8 +29,9 @@ __all__ = ["is_alpha_sequence", "penalty_share", "design_path", "design_cross_va
 
 
 def is_alpha_sequence(alpha) -> bool:
-    """True for a 1-D sequence of alphas (a path), False for one number or None."""
-    if alpha is None or isinstance(alpha, (numbers.Real, str)):
+    """True for a 1-D sequence of alphas (a path); False for one number, None,
+    and alphas by term or coefficient name (a dict or pandas Series)."""
+    if alpha is None or isinstance(alpha, (numbers.Real, str, Mapping, pd.Series)):
         return False
     return np.ndim(alpha) == 1
 

@@ -33,6 +33,7 @@ from ..passes.coded import CodedMatrix
 from .fast_design import build_coded_design, build_design_block
 from .formula import as_dask_frame, attach_arrays
 from .recipe import complete_rows, extra_values, in_task
+from .unseen import check_unseen, resolve_unseen
 
 __all__ = ["WHICH", "LINEAR_COLUMNS", "check_which", "check_exposure", "log_exposure",
            "linear_predictor", "coded_linear_predictor", "inverse_link", "predict",
@@ -151,7 +152,8 @@ def _mean_block(eta, family):
     return family.mean(eta)
 
 
-def predict(exog, coef, family, *, which="mean", offset=None, exposure=None, formula=None):
+def predict(exog, coef, family, *, which="mean", offset=None, exposure=None, formula=None,
+            unseen="error"):
     """Predictions of a GLM at ``coef`` on ``exog``: the dispatcher of this module.
 
     Parameters
@@ -166,16 +168,22 @@ def predict(exog, coef, family, *, which="mean", offset=None, exposure=None, for
     offset, exposure : array aligned with the rows, or (with ``formula``) a column name
     formula : FormulaDesign, optional
         The formula whose design is rebuilt for ``exog``.
+    unseen : {"error", "reference", "nan"}
+        With ``formula``: what a categorical value not seen in training gives
+        (:mod:`daskglm.frontend.unseen`).
     """
     check_which(which)
     check_exposure(family, exposure)
+    if check_unseen(unseen) != "error" and formula is None:
+        raise ValueError(f"unseen={unseen!r} applies to a formula model's categoricals; "
+                         "this model has no formula")
     if formula is None:
         return predict_array(exog, coef, family, which=which, offset=offset, exposure=exposure)
     if not isinstance(exog, (pd.DataFrame, dd.DataFrame)):
         raise TypeError("a formula model predicts from a DataFrame with the formula's "
                         f"columns, got {type(exog).__name__}")
     out = predict_frame(formula, exog, coef, family, which=which, offset=offset,
-                        exposure=exposure)
+                        exposure=exposure, unseen=unseen)
     return out.compute() if isinstance(exog, pd.DataFrame) else out
 
 
@@ -212,13 +220,15 @@ def design_matrix(exog, n_features):
     return X, index
 
 
-def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exposure=None):
+def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exposure=None,
+                  unseen="error"):
     """Predictions on new data through a learned formula, lazily: a dask Series
     aligned with ``data``.
 
     The design of every partition is built from the formula's recipe; a
-    categorical level not seen in the training data is an error, and rows
-    with a missing value get NaN.
+    categorical level not seen in the training data is an error, the
+    reference level or a missing value as ``unseen`` says, and rows with a
+    missing value get NaN.
 
     Parameters
     ----------
@@ -228,11 +238,12 @@ def predict_frame(formula, data, coef, family, *, which="mean", offset=None, exp
     family : Family
     which : {"mean", "linear"}
     offset, exposure : str (column of ``data``) or array aligned with its rows, optional
+    unseen : {"error", "reference", "nan"}
     """
     data, recipe, columns = _frame_recipe(formula, data, offset, exposure)
     return data[columns].map_partitions(
         predict_partition, recipe, np.asarray(coef, dtype=float), family, which, formula.coded,
-        meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
+        check_unseen(unseen), meta=pd.Series(np.empty(0), name="predicted"), enforce_metadata=False)
 
 
 def _frame_recipe(formula, data, offset, exposure):
@@ -270,12 +281,13 @@ def _check_numeric_columns(training, data, columns):
                             f"model was built (dtype {was}), got dtype {now}")
 
 
-def _partition_design(df, recipe, coded=None):
+def _partition_design(df, recipe, coded=None, unseen="error"):
     """``(complete, X, codes, side)`` of one partition: the mask of its rows
     with no missing value, their design (with ``coded``, a CodedLayout, the
     dense block and the coded terms' codes; else ``codes`` is None) and their
-    offset/exposure values (X is None when no row is complete)."""
-    df = recipe.prepare(df)
+    offset/exposure values (X is None when no row is complete). Categorical
+    values not seen in training are handled as ``unseen`` says first."""
+    df = recipe.prepare(resolve_unseen(df.reset_index(drop=True), recipe, unseen))
     complete = complete_rows(df, recipe, rhs_only=True)
     rows = df.iloc[np.flatnonzero(complete)] if not complete.all() else df
     if not len(rows):
@@ -300,10 +312,10 @@ def _partition_eta(X, codes, coded, coef, side):
 
 
 @in_task
-def predict_partition(df, recipe, coef, family, which, coded=None):
+def predict_partition(df, recipe, coef, family, which, coded=None, unseen="error"):
     """Predictions for one partition of new data: NaN where a value is missing
     (coded terms are read as codes, never as dummy columns)."""
-    complete, X, codes, side = _partition_design(df, recipe, coded)
+    complete, X, codes, side = _partition_design(df, recipe, coded, unseen)
     out = np.full(len(df), np.nan)
     if X is not None:
         out[complete] = inverse_link(_partition_eta(X, codes, coded, coef, side), family, which)
@@ -314,13 +326,14 @@ def predict_partition(df, recipe, coef, family, which, coded=None):
 LINEAR_COLUMNS = ("linear", "variance")
 
 
-def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula=None):
+def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula=None,
+                         unseen="error"):
     """The linear predictor ``eta = x' b (+ offset)`` and its variance ``x' C x``
     for every row, in one sweep of ``exog``.
 
     Parameters
     ----------
-    exog, offset, exposure, formula
+    exog, offset, exposure, formula, unseen
         As for :func:`predict`.
     coef : array of shape (n_features,)
     cov : array of shape (n_features, n_features), or CodedCovariance
@@ -336,6 +349,9 @@ def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula
     or dask array of shape (n_samples, 2), chunked as ``exog``'s rows.
     """
     coef = np.asarray(coef, dtype=float)
+    if check_unseen(unseen) != "error" and formula is None:
+        raise ValueError(f"unseen={unseen!r} applies to a formula model's categoricals; "
+                         "this model has no formula")
     if not hasattr(cov, "row_variance"):
         cov = np.asarray(cov, dtype=float)
     if formula is None:
@@ -354,7 +370,8 @@ def linear_with_variance(exog, coef, cov, *, offset=None, exposure=None, formula
     data, recipe, columns = _frame_recipe(formula, exog, offset, exposure)
     meta = pd.DataFrame({name: np.empty(0) for name in LINEAR_COLUMNS})
     out = data[columns].map_partitions(linear_variance_partition, recipe, coef, cov,
-                                       formula.coded, meta=meta, enforce_metadata=False)
+                                       formula.coded, unseen, meta=meta,
+                                       enforce_metadata=False)
     return out.compute() if isinstance(exog, pd.DataFrame) else out
 
 
@@ -383,10 +400,10 @@ def _quadratic_form(X, cov):
 
 
 @in_task
-def linear_variance_partition(df, recipe, coef, cov, coded=None):
+def linear_variance_partition(df, recipe, coef, cov, coded=None, unseen="error"):
     """:func:`linear_with_variance` for one partition of new data (with ``coded``,
     the rows' coded terms are read as codes and ``cov`` is a CodedCovariance)."""
-    complete, X, codes, side = _partition_design(df, recipe, coded)
+    complete, X, codes, side = _partition_design(df, recipe, coded, unseen)
     out = np.full((len(df), 2), np.nan)
     if X is not None:
         out[complete, 0] = _partition_eta(X, codes, coded, coef, side)

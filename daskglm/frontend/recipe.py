@@ -29,7 +29,7 @@ import patsy.builtins
 from patsy import EvalEnvironment, ModelDesc, Term
 
 from ..messages import listing
-from .formula_blocks import LAZY_LEVELS, CodedTreatment
+from .formula_blocks import DROPS, LAZY_LEVELS, AllLevels, CodedTreatment
 from .transforms import as_2d
 
 __all__ = ["LearnedFactor", "Recipe", "complete_rows", "extra_values", "in_task", "names_in",
@@ -69,10 +69,11 @@ class _PatsyFactor:
     stateful transforms are already known, so patsy needs no data to lay out
     the design (patsy's factor protocol)."""
 
-    def __init__(self, factor, learned: LearnedFactor, meta):
+    def __init__(self, factor, learned: LearnedFactor, meta, drop="first"):
         self._factor = factor
         self._learned = learned
         self._meta = meta
+        self._drop = drop
         self.origin = factor.origin
         self.code = factor.code
 
@@ -102,7 +103,10 @@ class _PatsyFactor:
         with np.errstate(all="ignore"):
             on_meta = self._factor.eval(state, self._meta)
         contrast = getattr(on_meta, "contrast", None)
-        if len(learned.levels) >= LAZY_LEVELS:     # no levels x levels identity
+        lazy = len(learned.levels) >= LAZY_LEVELS     # no levels x levels identity
+        if self._drop is None:
+            contrast = AllLevels.replacing(contrast, lazy) or contrast
+        elif lazy:
             contrast = CodedTreatment.replacing(contrast) or contrast
         first = np.array(learned.levels[:1], dtype=object)
         return patsy.builtins.C(first, contrast, learned.levels)
@@ -117,7 +121,11 @@ class Recipe:
     cached) in whatever process uses them.
     """
 
-    def __init__(self, text, namespace, meta, learned=None, categories=None, extras=None):
+    def __init__(self, text, namespace, meta, learned=None, categories=None, extras=None,
+                 drop="first"):
+        if drop not in DROPS:
+            raise ValueError(f"drop must be 'first' or None, got {drop!r}")
+        self.drop = drop
         self.text = text
         self.namespace = namespace
         self.meta = meta
@@ -136,10 +144,12 @@ class Recipe:
         return ("daskglm.frontend.recipe.Recipe", self._token)
 
     def with_learned(self, learned, categories):
-        return Recipe(self.text, self.namespace, self.meta, learned, categories, self.extras)
+        return Recipe(self.text, self.namespace, self.meta, learned, categories, self.extras,
+                      self.drop)
 
     def with_extras(self, extras):
-        return Recipe(self.text, self.namespace, self.meta, self.learned, self.categories, extras)
+        return Recipe(self.text, self.namespace, self.meta, self.learned, self.categories, extras,
+                      self.drop)
 
     @property
     def eval_env(self):
@@ -163,12 +173,21 @@ class Recipe:
 
             def wrap(termlist):
                 return [Term([wrapped.setdefault(f.code, _PatsyFactor(
-                    f, self.learned[f.code], self.meta)) for f in term.factors])
+                    f, self.learned[f.code], self.meta, self.drop)) for f in term.factors])
                     for term in termlist]
 
-            infos = patsy.design_matrix_builders(
-                [wrap(desc.lhs_termlist), wrap(desc.rhs_termlist)],
-                lambda: iter([PROTOTYPE]), self.eval_env, "drop")
+            try:
+                infos = patsy.design_matrix_builders(
+                    [wrap(desc.lhs_termlist), wrap(desc.rhs_termlist)],
+                    lambda: iter([PROTOTYPE]), self.eval_env, "drop")
+            except ValueError as error:
+                if "mismatch between column_names" not in str(error):
+                    raise
+                # patsy's DesignInfo indexes columns by name: two that print alike
+                raise ValueError(
+                    f"the design of {self.text!r} would have two columns with one name: two "
+                    "levels of a categorical (or a level and another column) print alike, as "
+                    "1 and '1' do; make them distinct (e.g. cast the values to str)") from None
             self._cache["infos"] = tuple(infos)
         return self._cache["infos"]
 

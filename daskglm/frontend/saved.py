@@ -20,7 +20,8 @@ A JSON object::
                                             without them, as written before, loads)
       "method": "newton",                   the solver
       "cov_type": "nonrobust",
-      "penalty": null,                      or {"alpha": 0.01, "l1_ratio": 1.0}
+      "penalty": null,                      or {"alpha": 0.01, "l1_ratio": 1.0} (alpha: a
+                                            list, one per coefficient, in exog_names order)
       "endog_name": "claims",
       "exog_names": ["Intercept", "C(region)[T.R02]", ..., "age"],
       "params":  {"Intercept": -1.70, ...},  by column name, in design order
@@ -45,7 +46,9 @@ A JSON object::
                                   "explicit_levels": true},
                     "center(x)": {"kind": "numerical", "n_columns": 1,
                                   "transforms": {"<patsy's name>": {"type": "center",
-                                                 "count": 1000, "total": [12.5]}}}}
+                                                 "count": 1000, "total": [12.5]}}}},
+        "drop": "first"                     or null: every level kept (glm(drop=None));
+                                            absent in older files, read as "first"
       }
     }
 
@@ -207,6 +210,7 @@ def _design_document(recipe):
                     for name in meta.columns if not str(name).startswith(_INTERNAL_PREFIX)},
         "factors": {code: _factor_document(code, learned)
                     for code, learned in recipe.learned.items()},
+        "drop": recipe.drop,
     }
 
 
@@ -287,7 +291,7 @@ def fit_document(results, cov_params="auto") -> dict:
         "family": _family_document(family),
         "method": str(results.method),
         "cov_type": results.cov_type,
-        "penalty": None if penalty is None else {"alpha": penalty.alpha,
+        "penalty": None if penalty is None else {"alpha": np.asarray(penalty.alpha).tolist(),
                                                   "l1_ratio": penalty.l1_ratio},
         "endog_name": formula.endog_name,
         "exog_names": list(results.params.index),
@@ -489,7 +493,11 @@ def _recipe_from(formula, design, n_coefficients):
                   if column.get("dtype") == "category"}
     learned = {code: _learned_from(code, factor, n_coefficients)
                for code, factor in _require(design, "factors", dict, "the saved design").items()}
-    return Recipe(formula, namespace, meta, learned, categories)
+    drop = design.get("drop", "first")        # files written before drop= have "first"
+    if drop not in ("first", None):
+        raise ValueError(f"the saved design's drop is {shorten(repr(drop))}; expected "
+                         "'first' or null")
+    return Recipe(formula, namespace, meta, learned, categories, drop=drop)
 
 
 class SavedFit:
@@ -581,7 +589,8 @@ class SavedFit:
         names = self.exog_names
         return pd.DataFrame(self._cov_params.copy(), index=names, columns=names)
 
-    def get_prediction(self, new_data, which="mean", offset=None, exposure=None):
+    def get_prediction(self, new_data, which="mean", offset=None, exposure=None,
+                       unseen="error"):
         """Predictions with standard errors and intervals, as
         :meth:`daskglm.GLMResults.get_prediction` makes them on new data, from
         the saved covariance (lazy for a dask DataFrame: one pass when computed).
@@ -604,10 +613,10 @@ class SavedFit:
         if coded is not None:               # rows from their codes, the matrix in the fit's layout
             cov = CodedCovariance(matrix=cov[np.ix_(coded.order, coded.order)])
         table = linear_with_variance(new_data, self.params.to_numpy(), cov, offset=offset,
-                                     exposure=exposure, formula=self.design)
+                                     exposure=exposure, formula=self.design, unseen=unseen)
         return PredictionResults(table, self.family, which)
 
-    def predict(self, new_data, which="mean", offset=None, exposure=None):
+    def predict(self, new_data, which="mean", offset=None, exposure=None, unseen="error"):
         """Predictions on new data, as :meth:`daskglm.GLMResults.predict` makes them.
 
         Parameters
@@ -617,6 +626,9 @@ class SavedFit:
         which : {"mean", "linear"}
         offset, exposure : str (a column of ``new_data``) or array aligned with its rows
             As in statsmodels, new data get no offset unless one is given.
+        unseen : {"error", "reference", "nan"}
+            A categorical value not seen in training: an error (default), the
+            reference level, or NaN (:mod:`daskglm.frontend.unseen`).
 
         Returns
         -------
@@ -624,7 +636,7 @@ class SavedFit:
         pandas Series for a pandas DataFrame.
         """
         return predict(new_data, self.params.to_numpy(), self.family, which=which,
-                       offset=offset, exposure=exposure, formula=self.design)
+                       offset=offset, exposure=exposure, formula=self.design, unseen=unseen)
 
 
 def _exog_names(document):

@@ -564,7 +564,7 @@ class GLMResults:
         return GLMInfluence(self, self._influence_table(observed))
 
     # -- prediction and display ---------------------------------------------
-    def predict(self, new_data=None, which="mean", offset=None, exposure=None):
+    def predict(self, new_data=None, which="mean", offset=None, exposure=None, unseen="error"):
         """Predicted means (``which="mean"``) or linear predictors (``"linear"``).
 
         Parameters
@@ -575,6 +575,10 @@ class GLMResults:
         offset, exposure : column name (formula models) or array aligned with
             ``new_data``'s rows, optional. As in statsmodels, new data get no
             offset unless one is given here.
+        unseen : {"error", "reference", "nan"}
+            Formula models: a categorical value not seen in training is an
+            error naming the column (as in statsmodels), is read as the
+            reference level, or gives NaN (:mod:`daskglm.frontend.unseen`).
 
         Returns
         -------
@@ -582,10 +586,10 @@ class GLMResults:
         pandas Series for a pandas DataFrame; an array like ``new_data`` for arrays.
         """
         return self.model.predict(self.params.to_numpy(), new_data, which=which,
-                                  offset=offset, exposure=exposure)
+                                  offset=offset, exposure=exposure, unseen=unseen)
 
     def get_prediction(self, exog=None, exposure=None, offset=None, transform=True,
-                       which="mean"):
+                       which="mean", unseen="error"):
         """Predictions with standard errors and intervals (statsmodels' ``get_prediction``).
 
         Parameters
@@ -598,6 +602,8 @@ class GLMResults:
             For a formula model, build the design from ``exog`` through the
             formula (default); False: ``exog`` is the design itself.
         which : {"mean", "linear"}
+        unseen : {"error", "reference", "nan"}
+            As for :meth:`predict`.
 
         Returns
         -------
@@ -609,7 +615,7 @@ class GLMResults:
         cov = self._prediction_covariance(transform or exog is None)
         table = self.model.linear_with_variance(self.params.to_numpy(), cov, exog,
                                                 offset=offset, exposure=exposure,
-                                                transform=transform)
+                                                transform=transform, unseen=unseen)
         return PredictionResults(table, self.family, which)
 
     def get_distribution(self, exog=None, exposure=None, offset=None, var_weights=None,

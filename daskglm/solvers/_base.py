@@ -163,6 +163,9 @@ def setup(solver, X, y, family, regularizer, *, offset, weights, unpenalized, in
     p = objective.n_features
     penalty = regularizer if regularizer is not None else ElasticNet(0.0, 0.0)
     penalized = penalized_mask(unpenalized, p)
+    if penalty.per_coefficient and penalty.alpha.shape != (p,):
+        raise ValueError(f"alpha has {penalty.alpha.size} values, one per coefficient, but X "
+                         f"has {p} columns")
     _check_enough_rows(objective.data.n_rows)
     return Problem(objective, penalty, penalized, _check_init(init, p))
 

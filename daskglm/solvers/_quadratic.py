@@ -27,18 +27,23 @@ def minimise_quadratic(hessian, grad, coef, penalty, penalized, *, tol=1e-13, ma
     """
     l2 = np.where(penalized, penalty.l2, 0.0)
     if hasattr(hessian, "solve"):       # a structured Hessian solves for itself
-        if penalty.l1 != 0.0:
+        if not penalty.is_smooth:
             raise ValueError("newton's L1 step needs a dense Hessian; a design with coded "
                              "categorical terms takes an L1 penalty with proximal_grad")
         return coef - hessian.with_ridge(l2).solve(grad + l2 * coef), True
-    if penalty.l1 == 0.0:
+    if penalty.is_smooth:
         return _solve_smooth(hessian + np.diag(l2), grad + l2 * coef, coef)
     c = hessian @ coef - grad
     x, sweeps = _coordinate_descent(
-        np.ascontiguousarray(hessian), c, coef.copy(), penalty.l1, penalty.l2,
-        penalized, max_sweeps, tol,
+        np.ascontiguousarray(hessian), c, coef.copy(), _per_coefficient(penalty.l1, coef),
+        _per_coefficient(penalty.l2, coef), penalized, max_sweeps, tol,
     )
     return x, sweeps <= max_sweeps
+
+
+def _per_coefficient(weight, coef):
+    """A penalty weight (a scalar or one per coefficient) as one float per coefficient."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(weight, dtype=float), coef.shape))
 
 
 def _solve_smooth(hessian, grad, coef):
@@ -52,7 +57,7 @@ def _solve_smooth(hessian, grad, coef):
 
 @njit(cache=True, nogil=True)
 def _coordinate_descent(H, c, x, l1, l2, penalized, max_sweeps, tol):
-    """Cyclic CD for 1/2 x'Hx - c'x + sum_j [l1 |x_j| + l2 x_j^2 / 2] (penalized j).
+    """Cyclic CD for 1/2 x'Hx - c'x + sum_j [l1_j |x_j| + l2_j x_j^2 / 2] (penalized j).
 
     Stops when no coordinate moves by more than ``tol`` in the H-norm
     (``|delta_j| * sqrt(H_jj)``, relative to the size of the problem).
@@ -72,8 +77,8 @@ def _coordinate_descent(H, c, x, l1, l2, penalized, max_sweeps, tol):
                 continue
             rho = c[j] - Hx[j] + hjj * x[j]
             if penalized[j]:
-                magnitude = abs(rho) - l1
-                new = 0.0 if magnitude <= 0.0 else np.sign(rho) * magnitude / (hjj + l2)
+                magnitude = abs(rho) - l1[j]
+                new = 0.0 if magnitude <= 0.0 else np.sign(rho) * magnitude / (hjj + l2[j])
             else:
                 new = rho / hjj
             delta = new - x[j]

@@ -356,7 +356,7 @@ class _ADMMRun:
         self.tol = options["tol"]
         self.final = None         # (z, Evaluation) of the last check of optimality
         self.adaptive_rho = adaptive_rho
-        self.averaged_start = (averaged_start and problem.penalty.l1 == 0.0
+        self.averaged_start = (averaged_start and problem.penalty.is_smooth
                                and not asynchronous)
         data = problem.objective.data
         self.data = data
@@ -656,7 +656,7 @@ def _automatic_rho(hessian, problem, n_chunks):
     eigenvalues = np.linalg.eigvalsh(full * root[:, None] * root[None, :])
     largest = float(eigenvalues[-1])
     scale = float(np.exp(np.mean(np.log(diagonal))))
-    if problem.penalty.l1 == 0.0 and eigenvalues[0] > _FULL_METRIC_MIN_RATIO * largest:
+    if problem.penalty.is_smooth and eigenvalues[0] > _FULL_METRIC_MIN_RATIO * largest:
         return scale / n_chunks, full / scale
     smallest = max(float(eigenvalues[0]), 1e-3 * largest)
     return float(np.sqrt(smallest * largest)) * scale / n_chunks, np.diag(diagonal / scale)

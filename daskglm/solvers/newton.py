@@ -231,7 +231,7 @@ class _NewtonRun:
 
         info = {"hessian": self.hessian, "gradient": self.grad}
         warning = ConvergenceWarning
-        if self.n_boundary and self.problem.penalty.alpha == 0:
+        if self.n_boundary and self.problem.penalty.is_zero:
             # a penalty keeps the optimum finite; without one, fitted means on
             # the boundary are the mark of separation (no MLE exists)
             converged, warning = False, PerfectSeparationWarning

@@ -124,6 +124,9 @@ def saga(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-6,
     problem = setup(saga, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
                     persist=persist)
+    if problem.penalty.per_coefficient:
+        raise ValueError("saga takes one alpha for all coefficients; a penalty with one alpha "
+                         "per coefficient is minimised by newton, lbfgs, proximal_grad or admm")
     trace = Trace("saga", problem, callback)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % 2 ** 63)
