@@ -47,7 +47,7 @@ def inverse_gaussian_data(link, n=600, seed=5):
     offset and an exposure."""
     rng = np.random.default_rng(seed)
     x1, x2 = rng.uniform(0.0, 1.0, n), rng.uniform(0.0, 1.0, n)
-    low, high = {"inverse_squared": (0.2, 1.5), "inverse": (0.4, 1.5), "identity": (0.5, 3.0),
+    low, high = {"inverse_squared": (0.2, 1.5), "inverse_power": (0.4, 1.5), "identity": (0.5, 3.0),
                  "log": (-0.5, 1.0)}[link.name]
     eta = low + (high - low) * (0.6 * x1 + 0.4 * x2)
     mu = link.inverse(eta)
@@ -478,9 +478,9 @@ def test_names_defaults_and_statsmodels_families_convert():
         daskglm.Gamma(links.Identity())
     assert daskglm.families.get_family(sm.families.InverseGaussian()) == daskglm.InverseGaussian()
     with pytest.raises(ValueError, match="link 'sqrt' is not allowed for the Gamma family; "
-                                         "allowed links: log, identity, inverse"):
+                                         "allowed links: log, identity, inverse_power"):
         daskglm.Gamma(link="sqrt")
-    with pytest.raises(ValueError, match="allowed links: inverse_squared, inverse, identity, log"):
+    with pytest.raises(ValueError, match="allowed links: inverse_squared, inverse_power, identity, log"):
         daskglm.InverseGaussian(link="logit")
 
 
