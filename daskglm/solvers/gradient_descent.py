@@ -77,7 +77,8 @@ def gradient_descent(X, y, family=Logistic(), regularizer=None, *, max_iter=2000
         # stays exact near the optimum where objective values are rounding.
         new_grads = evaluation.gradients + penalty.gradient(points, mask[:, None])
         by_slope = new_grads.T @ direction <= _ARMIJO * slope
-        accepted = np.flatnonzero(by_value | by_slope)
+        # a trial outside the mean space (objective inf) is never taken
+        accepted = np.flatnonzero(np.isfinite(totals) & (by_value | by_slope))
         if accepted.size == 0:
             step = steps[-1] / 2
             trace.record(iteration, total, coef, kkt_norm=kkt, step=0.0)

@@ -137,5 +137,8 @@ class _Fista:
         model = self.y_value + self.y_grad @ diff + quadratic
         by_value = evaluation.values[:n] < model - noise(self.y_value)
         curvature = np.einsum("ij,ij->j", evaluation.gradients[:, :n] - self.y_grad[:, None], diff)
-        ok = np.flatnonzero(by_value | (curvature <= quadratic))
+        # a candidate outside the mean space (objective inf) is never taken:
+        # its gradient there proves nothing
+        inside = np.isfinite(evaluation.values[:n])
+        ok = np.flatnonzero(inside & (by_value | (curvature <= quadratic)))
         return ok[0] if ok.size else None
