@@ -181,12 +181,15 @@ class _NewtonRun:
         must also lower the KKT residual. Fisher scoring's full step can grow
         it near the optimum (a log link of the binomial whose means near 1
         make the expected information far from the observed), where the
-        objective no longer tells; a shorter step then contracts."""
+        objective no longer tells; a shorter step then contracts, and is
+        taken on the objective's word alone."""
         wanted = self.total + _ARMIJO * self.step * self.decrease
         if total <= wanted:
             return True
         if total > wanted + _noise(self.total):
             return False
+        if self.step < 1.0:        # a shortened step: the objective's word, as before
+            return True
         problem = self.problem
         return problem.kkt_norm(trial, grad) < problem.kkt_norm(self.coef, self.grad)
 
