@@ -66,8 +66,11 @@ def test_pass_matches_one_hot(family_name):
     np.testing.assert_allclose(got.values, want.values, rtol=1e-12)
     np.testing.assert_allclose(got.gradients, want.gradients, rtol=1e-10, atol=1e-14)
     # the IRLS start
-    got_h, got_rhs = ours.irls_start()
-    want_h, want_rhs = dense.irls_start()
+    got, want = ours.irls_start(), dense.irls_start()
+    got_h, got_rhs, want_h, want_rhs = got.hessian, got.rhs, want.hessian, want.rhs
+    for name in ("eta_rhs", "constant_rhs"):
+        np.testing.assert_allclose(getattr(got, name), getattr(want, name), rtol=1e-10,
+                                   atol=1e-14)
     np.testing.assert_allclose(got_h.dense_matrix(), want_h, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(got_rhs, want_rhs, rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(ours.column_mean_squares, dense.column_mean_squares,

@@ -271,3 +271,44 @@ def test_solvers_fit_every_new_link(link, solver):
     fit = solvers.get_solver(solver)(_chunked(X), _chunked(y), family, tol=tol, max_iter=5000)
     assert fit.converged, fit.message
     np.testing.assert_allclose(fit.coef, reference.params, rtol=tolerance, atol=tolerance)
+
+
+# -- starts outside the mean space -----------------------------------------------------------
+def _statsmodels_optimum(y, X, sm_family):
+    """statsmodels' IRLS has no step halving and cycles on these (its steps
+    leave the mean space): its BFGS finds the optimum, its IRLS polishes it."""
+    start = np.zeros(X.shape[1])
+    start[0] = sm_family.link(np.mean(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = sm.GLM(y, X, family=sm_family)
+        rough = model.fit(method="bfgs", start_params=start, maxiter=5000, gtol=1e-10)
+        return model.fit(start_params=rough.params, tol=1e-13, maxiter=1000)
+
+
+BOUNDARY_STARTS = [
+    ("Binomial", links.Log(), SM_LINKS.Log(), star98),
+    ("Binomial", links.LogC(), SM_LINKS.LogC(), star98),
+    ("Poisson", links.Identity(), SM_LINKS.Identity(), cpunish),
+]
+
+
+@pytest.mark.parametrize(("family_name", "link", "sm_link", "data"), BOUNDARY_STARTS,
+                         ids=["Binomial-Log-star98", "Binomial-LogC-star98",
+                              "Poisson-Identity-cpunish"])
+def test_newton_starts_and_stays_inside_the_mean_space(family_name, link, sm_link, data):
+    """The IRLS step from the starting mean leaves the mean space here (and
+    zero coefficients are on its boundary): newton steps back inside, every
+    iteration's objective is finite, and the answer is statsmodels'."""
+    y, X = data()
+    reference = _statsmodels_optimum(y, X, getattr(sm.families, family_name)(sm_link))
+    assert reference.converged
+    records = []
+    model = daskglm.GLM(_chunked(y), _chunked(X), family=getattr(daskglm, family_name)(link=link))
+    # LogC takes ~145 passes (many halvings near the boundary): see the report
+    result = model.fit(tol=1e-10, max_iter=1000, callback=records.append)
+    assert result.converged
+    assert all(np.isfinite(r["objective"]) and np.all(np.isfinite(r["coef"]))
+               for r in records[1:])      # the first is the IRLS start, not evaluated
+    np.testing.assert_allclose(np.asarray(result.params), reference.params, rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(result.bse), reference.bse, rtol=1e-5)

@@ -480,7 +480,8 @@ def test_names_defaults_and_statsmodels_families_convert():
     with pytest.raises(ValueError, match="link 'sqrt' is not allowed for the Gamma family; "
                                          "allowed links: log, identity, inverse_power"):
         daskglm.Gamma(link="sqrt")
-    with pytest.raises(ValueError, match="allowed links: inverse_squared, inverse_power, identity, log"):
+    with pytest.raises(ValueError,
+                       match="allowed links: inverse_squared, inverse_power, identity, log"):
         daskglm.InverseGaussian(link="logit")
 
 

@@ -327,7 +327,9 @@ def _start_kernel(start_row):
         XT, H = _buffers(p)
         h = np.empty(_BLOCK)
         r = np.empty(_BLOCK)
-        rhs = np.zeros(p)
+        r_eta = np.empty(_BLOCK)
+        moments = np.zeros((3, p))     # X' (h z), X' (h eta), X' h
+        sums = np.zeros(2)             # sum h, sum h eta
         n_bad = 0
         for start in range(0, n, _BLOCK):
             m = min(n, start + _BLOCK) - start
@@ -344,14 +346,20 @@ def _start_kernel(start_row):
                 if np.isfinite(weight) and np.isfinite(moment):
                     h[i] = weight
                     r[i] = moment
+                    r_eta[i] = weight * eta
                 else:
                     h[i] = 0.0
                     r[i] = 0.0
+                    r_eta[i] = 0.0
                     if w != 0:
                         n_bad += 1
-            _add_moment(XT, r, m, p, rhs)
+                sums[0] += h[i]
+                sums[1] += r_eta[i]
+            _add_moment(XT, r, m, p, moments[0])
+            _add_moment(XT, r_eta, m, p, moments[1])
+            _add_moment(XT, h, m, p, moments[2])
             _accumulate_gram(XT, h, m, p, H)
-        return n_bad, rhs, _symmetric(H, p)
+        return n_bad, sums, moments, _symmetric(H, p)
     return kernel
 
 
@@ -359,10 +367,14 @@ def irls_start(X, y, offset, weights, family):
     """IRLS's first weighted least-squares problem, unnormalised, in one sweep.
 
     From the family's starting mean ``mu`` (statsmodels' choice), with
-    Fisher weights ``h = w (d mu / d eta)^2 / V(mu)`` and working response
-    ``z = g(mu) + (y - mu) g'(mu) - offset``: ``(n_bad, X' (h z),
-    X' diag(h) X)``, where ``n_bad`` counts rows of nonzero weight whose
-    ``h`` or ``h z`` is not finite (they are left out).
+    Fisher weights ``h = w (d mu / d eta)^2 / V(mu)``, the starting linear
+    predictor ``eta = g(mu) - offset`` and the working response ``z = eta +
+    (y - mu) g'(mu)``: ``(n_bad, [sum h, sum h eta], [X' (h z), X' (h eta),
+    X' h], X' diag(h) X)``, where ``n_bad`` counts rows of nonzero weight
+    whose ``h`` or ``h z`` is not finite (they are left out). The second and
+    third moments regress the starting linear predictor, and a constant one,
+    onto X: points inside the link's mean space to step from when the IRLS
+    step leaves it.
     """
     kernel = _start_kernel(family.row_math.start)
     return timed_first_call(f"IRLS start for {family!r}", kernel,

@@ -26,7 +26,7 @@ from .coded import CodedMatrix
 from .coded_kernels import coded_fused_pass, coded_gram_and_moment
 from .stopping import coefficient_units, kkt_units
 
-__all__ = ["Objective", "Evaluation", "evaluate_together"]
+__all__ = ["Objective", "Evaluation", "StartModel", "evaluate_together"]
 
 
 @dataclass
@@ -172,17 +172,48 @@ class Objective:
     def irls_start(self):
         """One IRLS step from the family's starting mean, as statsmodels starts.
 
-        Returns ``(hessian, rhs)`` of the weighted least-squares problem
+        Returns a :class:`StartModel` (the weighted least-squares problem
         ``min_b (z - X b)' W (z - X b) / (2 sum w)``, i.e. the quadratic model
-        ``b' H b / 2 - rhs' b``, or None when the starting mean is outside the
-        link's range for some rows (then start from zero coefficients).
+        ``b' H b / 2 - rhs' b``, and the right-hand sides that regress the
+        starting linear predictor and its weighted mean onto X), or None when
+        the starting mean is outside the link's range for some rows (then
+        start from zero coefficients).
         """
         flat = self.data.map_reduce(_irls_start_chunk, self.family)
         if flat[0] > 0:
             return None
         p = self.n_features
-        flat = flat[1:] / self.data.stats.sum_weights
-        return self._hessian(flat[p:]), flat[:p]
+        sum_h, sum_h_eta = flat[1:3]
+        moments = flat[3:3 + 3 * p].reshape(3, p) / self.data.stats.sum_weights
+        mean_eta = sum_h_eta / sum_h if sum_h > 0 else 0.0
+        hessian = self._hessian(flat[3 + 3 * p:] / self.data.stats.sum_weights)
+        return StartModel(hessian, moments[0], moments[1], mean_eta * moments[2])
+
+
+@dataclass
+class StartModel:
+    """IRLS's first weighted least-squares problem and two fallbacks.
+
+    Attributes
+    ----------
+    hessian : array of shape (n_features, n_features) or BlockHessian
+        ``X' W X / sum w`` at the family's starting mean.
+    rhs : array of shape (n_features,)
+        ``X' W z / sum w``: ``hessian^-1 rhs`` is the IRLS step.
+    eta_rhs : array of shape (n_features,)
+        ``X' W eta / sum w`` for the starting linear predictor ``eta = g(mu)
+        - offset``: ``hessian^-1 eta_rhs`` regresses it onto X.
+    constant_rhs : array of shape (n_features,)
+        ``X' W c / sum w`` for ``c`` the W-weighted mean of ``eta``, inside
+        the mean space as every ``eta`` is (links are monotone): with a
+        constant column in X, ``hessian^-1 constant_rhs`` fits ``eta = c``
+        on every row.
+    """
+
+    hessian: object
+    rhs: np.ndarray
+    eta_rhs: np.ndarray
+    constant_rhs: np.ndarray
 
 
 def evaluate_together(requests):
@@ -322,14 +353,15 @@ def _irls_start_chunk(X, y, offset, weights, family):
     if isinstance(X, CodedMatrix):
         return _irls_start_arrays(X, y, offset, weights, family)
     if not sp.issparse(X):
-        n_bad, rhs, gram = _kernels.irls_start(X, y, offset, weights, family)
-        return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
+        n_bad, sums, moments, gram = _kernels.irls_start(X, y, offset, weights, family)
+        return np.concatenate([[float(n_bad)], sums, moments.ravel(), gram.ravel()])
     return _in_row_blocks(_irls_start_arrays, X, y, offset, weights, family)
 
 
 def _irls_start_arrays(X, y, offset, weights, family):
-    """The IRLS start of :func:`_irls_start_chunk` for a sparse chunk: the
-    family's compiled start row over the chunk's rows, then scipy products."""
+    """The IRLS start of :func:`_irls_start_chunk` for a sparse or coded
+    chunk: the family's compiled start row over the chunk's rows, then
+    scipy's (or the codes') products."""
     eta, fisher, residual = start_arrays(family, y)
     if offset is not None:
         eta = eta - offset
@@ -338,11 +370,18 @@ def _irls_start_arrays(X, y, offset, weights, family):
     moment = h * eta + w * residual      # h z, z = eta + (y - mu) g'(mu)
     good = np.isfinite(h) & np.isfinite(moment)
     n_bad = np.count_nonzero(~good if weights is None else ~good & (weights != 0))
+    h, moment = np.where(good, h, 0.0), np.where(good, moment, 0.0)
+    h_eta = np.where(good, h * eta, 0.0)
     if isinstance(X, CodedMatrix):
-        rhs, gram = coded_gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
+        rhs, gram = coded_gram_and_moment(X, h, moment)
+        # one vector at a time: the first pass checks the codes after this
+        # runs, and X' r of a single vector tolerates a code out of range
+        others = np.column_stack([X.rmatvec(h_eta), X.rmatvec(h)])
     else:
-        gram, rhs = _gram_and_moment(X, np.where(good, h, 0.0), np.where(good, moment, 0.0))
-    return np.concatenate([[float(n_bad)], rhs, gram.ravel()])
+        gram, rhs = _gram_and_moment(X, h, moment)
+        others = np.asarray(X.T @ np.column_stack([h_eta, h]))
+    moments = np.concatenate([np.ravel(rhs), np.asarray(others).T.ravel()])
+    return np.concatenate([[float(n_bad), h.sum(), h_eta.sum()], moments, np.ravel(gram)])
 
 # Public names of the per-chunk helpers the statistics pass (passes/statistics.py) shares.
 weighted_gram, gram_and_moment, in_row_blocks = _weighted_gram, _gram_and_moment, _in_row_blocks

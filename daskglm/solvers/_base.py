@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -36,6 +36,7 @@ class Problem:
     penalized: np.ndarray
     init: np.ndarray | None
     _kkt_units: np.ndarray | None = None
+    fallbacks: list = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -86,20 +87,62 @@ class Problem:
     def irls_model(self):
         """``(irls_point(), hessian)``: with the Hessian of the IRLS step's
         weighted least-squares model (the Fisher Hessian at the family's
-        starting mean), or None where there was no such step."""
+        starting mean), or None where there was no such step.
+
+        The pass also leaves in :attr:`fallbacks` the points that
+        :meth:`step_inside` steps back toward: the regressions onto X of the
+        starting linear predictor and of its weighted mean, and zero.
+        """
         if self.init is not None:
             return self.init.copy(), None
         zeros = np.zeros(self.n_features)
         start = self.objective.irls_start()
         if start is None:
             return zeros, None
-        hessian, rhs = start
-        return minimise_quadratic(hessian, -rhs, zeros, self.penalty, self.penalized)[0], hessian
+        unpenalized = ElasticNet(0.0, 0.0)
+        self.fallbacks = [
+            minimise_quadratic(start.hessian, -rhs, zeros, unpenalized, self.penalized)[0]
+            for rhs in (start.eta_rhs, start.constant_rhs)
+        ] + [zeros]
+        point = minimise_quadratic(start.hessian, -start.rhs, zeros, self.penalty,
+                                   self.penalized)[0]
+        return point, start.hessian
+
+    def step_inside(self, point):
+        """``(coef, total)``: a start inside the link's mean space, for a
+        ``point`` outside it (an objective of ``inf``), in one pass.
+
+        Tries, all in one pass, each fallback (see :meth:`irls_model`; zero
+        without them) and the points ``a + 2^-k (point - a)``, k = 1 .. 10,
+        between it and ``point``, and returns the one of least objective
+        (penalty included). With a constant column in X and no offset the
+        second fallback is inside for every link: its linear predictor is a
+        weighted mean of starting values that all are. Raises
+        ``FloatingPointError`` when no point tried is inside.
+        """
+        point = np.asarray(point, dtype=float)
+        anchors = self.fallbacks or [np.zeros(self.n_features)]
+        fractions = np.append(0.5 ** np.arange(1, _HALVINGS + 1), 0.0)
+        points = np.column_stack([anchor + t * (point - anchor)
+                                  for anchor in anchors for t in fractions])
+        totals = self.totals(self.objective.evaluate(points, n_gradients=0).values, points)
+        totals = np.where(np.isfinite(totals), totals, np.inf)
+        best = int(np.argmin(totals))
+        if not np.isfinite(totals[best]):
+            family = self.family
+            raise FloatingPointError(
+                f"no starting point found inside the mean space of the {family.name} "
+                f"family with the {family.link.name} link: the IRLS step from the "
+                f"family's starting mean, the regressions of its linear predictor onto X "
+                f"and zero coefficients all give means outside it; pass init= "
+                f"coefficients whose means are inside (or add a constant column)")
+        return points[:, best], float(totals[best])
 
     def first_evaluation(self):
         """``(coef, Evaluation)`` where a first-order solver starts: ``init`` or
         zeros, or the IRLS point when zero leaves the family's mean space (a
-        sqrt or identity link for Poisson, say) or when the objective is not
+        sqrt or identity link for Poisson, say), or :meth:`step_inside` when
+        that leaves it too; the IRLS point also when the objective is not
         convex (a non-convex family and link may have a stationary point, or
         a plateau, far from the optimum between zero and it)."""
         if self.init is None and not self.family.convex:
@@ -110,7 +153,15 @@ class Problem:
         if self.init is None and not np.isfinite(evaluation.value):
             coef = self.irls_point()
             evaluation = self.objective.evaluate(coef)
+        if not np.isfinite(evaluation.value):
+            coef = self.step_inside(coef)[0]
+            evaluation = self.objective.evaluate(coef)
         return coef, evaluation
+
+
+#: Halvings from a fallback toward a start outside the mean space tried by
+#: :meth:`Problem.step_inside` (down to a step of 2^-10).
+_HALVINGS = 10
 
 
 def check_penalty(solver_name, regularizer, handles_nonsmooth):

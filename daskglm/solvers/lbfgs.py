@@ -14,6 +14,9 @@ __all__ = ["lbfgs"]
 
 # Fresh starts allowed when scipy's line search stalls above tol.
 _RESTARTS = 3
+# Armijo's constant and the shortest step when stepping back into the mean space.
+_ARMIJO = 1e-4
+_MIN_STEP = 2.0 ** -40
 
 
 @register_solver("lbfgs", nonsmooth=False)
@@ -56,6 +59,12 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
     stalls at machine precision, L-BFGS starts again from that point with an
     empty memory (at most 3 times); if the gradient rule still does not hold
     the result reports ``converged=False``.
+
+    scipy's line search stops where a trial leaves the link's mean space (an
+    objective of ``inf``, as for a log link of the binomial near a mean of
+    1). The step to that trial is then halved back from the last point
+    until the objective is finite and decreases, and L-BFGS starts again,
+    fresh, from there; only the KKT rule declares convergence.
     """
     problem = setup(lbfgs, X, y, family, regularizer, offset=offset, weights=weights,
                     unpenalized=unpenalized, init=init, max_iter=max_iter, tol=tol,
@@ -76,10 +85,11 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
             cache.update(x=x.copy(), value=evaluation.value, grad=evaluation.gradient)
         value, grad = total(coef, cache["value"], cache["grad"])
         if not np.isfinite(value):
+            state["outside"] = x.copy()
             return np.inf, np.zeros_like(x)
         return value, grad / scale
 
-    state = {"iteration": 0, "converged": False}
+    state = {"iteration": 0, "converged": False, "outside": None}
 
     def after_iteration(intermediate_result):
         x = intermediate_result.x
@@ -97,8 +107,9 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
         trace.record(0, value0, coef0, kkt_norm=kkt0)
         return trace.result(coef0, converged=True, n_iter=0, objective=value0,
                             message="the starting point meets tol")
-    x = cache["x"]
-    for _ in range(1 + _RESTARTS):
+    x, restarts = cache["x"], 0
+    while True:
+        state["outside"] = None
         found = scipy.optimize.minimize(
             fun, x, jac=True, method="L-BFGS-B", callback=after_iteration,
             options={"maxiter": max_iter - state["iteration"], "maxcor": memory, "gtol": 0.0,
@@ -107,10 +118,22 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
         x = found.x
         if state["converged"] or state["iteration"] >= max_iter:
             break
+        if state["outside"] is not None:
+            # scipy's line search stops at a trial outside the mean space
+            # (an infinite objective): halve back toward x, then start again
+            x = _step_back_inside(fun, x, state["outside"])
+            state["iteration"] += 1      # counted: it bounds the loop by max_iter
+            if x is None:
+                x = found.x
+                break
+            continue
         # scipy's line search found no decrease at rounding level; its
         # curvature pairs are then stale: start again, fresh, from here
-    coef = found.x / scale
-    value, grad = fun(found.x)
+        restarts += 1
+        if restarts > _RESTARTS:
+            break
+    coef = x / scale
+    value, grad = fun(x)
     kkt = problem.gradient_norm(grad * scale)
     converged = state["converged"] or kkt <= tol
     message = (f"scaled |gradient|_inf {kkt:.3g} <= tol" if converged
@@ -118,3 +141,30 @@ def lbfgs(X, y, family=Logistic(), regularizer=None, *, max_iter=500, tol=1e-8,
                     f"{kkt:.3g} > tol")
     return trace.result(coef, converged=converged, n_iter=state["iteration"],
                         objective=value, message=message, info={"gradient": grad * scale})
+
+
+def _step_back_inside(fun, x, outside):
+    """A point between ``x`` (inside the mean space) and ``outside`` (a trial
+    of scipy's line search whose objective is infinite) with a lower
+    objective, by halving the step from ``x`` (one pass per halving); None
+    when the segment is no descent direction or no halving decreases.
+
+    Decrease is Armijo's, or, where the objective's change is rounding, a
+    directional derivative at the new point at most 1e-4 times the one at
+    ``x`` (for a convex objective that proves the Armijo decrease)."""
+    value, grad = fun(x)
+    direction = outside - x
+    slope = grad @ direction
+    if not slope < 0:
+        return None
+    step = 1.0
+    while step > _MIN_STEP:
+        step *= 0.5
+        trial = x + step * direction
+        trial_value, trial_grad = fun(trial)
+        if not np.isfinite(trial_value):
+            continue
+        if (trial_value <= value + _ARMIJO * step * slope
+                or trial_grad @ direction <= _ARMIJO * slope):
+            return trial
+    return None

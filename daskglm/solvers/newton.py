@@ -76,8 +76,13 @@ def newton(X, y, family=Logistic(), regularizer=None, *, max_iter=100, tol=1e-8,
     -----
     A trial point is accepted when the objective F decreases by at least
     ``1e-4 * t * (g'd + P(b + d) - P(b))`` (Armijo, with step t); otherwise
-    the next pass tries half the step. Convergence is judged on the KKT
-    residual, never on the change in coefficients.
+    the next pass tries half the step. A trial whose means leave the link's
+    mean space has ``F = inf`` and is halved back toward the accepted point,
+    which is inside. A start outside it (the IRLS step can leave it for a
+    log link of the binomial or an identity link of the Poisson) is
+    replaced, in one more pass, by the best of the halvings toward points
+    inside (``Problem.step_inside`` in ``daskglm/solvers/_base.py``).
+    Convergence is judged on the KKT residual, never on the change in coefficients.
 
     The last pass is saved where the convergence seen so far allows it. A
     full step ``d`` from ``b`` whose predecessor ``d_prev`` was also a full
@@ -148,6 +153,13 @@ class _NewtonRun:
                 predicted = self._predicted_kkt(kkt, last_full_step)
                 if predicted <= self.tol / _PREDICTION_MARGIN:
                     return self._predicted_result(iteration, kkt, predicted)
+            elif self.coef is None:
+                # the start is outside the mean space: step back toward a
+                # point inside (one pass), then evaluate there as the start
+                iteration += 1
+                trial, total = self.problem.step_inside(trial)
+                self.trace.record(iteration, total, trial, kkt_norm=np.nan, step=np.nan)
+                continue
             elif not self._backtrack(iteration, trial):
                 message = "the line search found no decrease"
                 break
@@ -160,19 +172,32 @@ class _NewtonRun:
     def _accept(self, trial, evaluation):
         total = evaluation.value + self.problem.penalty_value(trial)
         if not np.isfinite(total):
-            if self.coef is None:  # a start outside the mean space: restart from zero
-                self.coef, self.direction = np.zeros_like(trial), np.zeros_like(trial)
             return False
-        if self.coef is not None:
-            wanted = self.total + _ARMIJO * self.step * self.decrease + _noise(self.total)
-            if total > wanted:
-                return False
+        if self.coef is not None and not self._decreases(trial, total, evaluation.gradient):
+            return False
         full = self.coef is not None and self.step == 1.0
         self.full_step_norm = self._step_norm(self.direction) if full else None
         self.coef, self.total = trial, total
         self.grad, self.hessian = evaluation.gradient, evaluation.hessian
         self.n_boundary = evaluation.n_boundary
         return True
+
+    def _decreases(self, trial, total, grad):
+        """Armijo's test; where the objective's change is rounding, a trial
+        must also lower the KKT residual. Fisher scoring's full step can grow
+        it near the optimum (a log link of the binomial whose means near 1
+        make the expected information far from the observed), where the
+        objective no longer tells; a shorter step then contracts, and is
+        taken on the objective's word alone."""
+        wanted = self.total + _ARMIJO * self.step * self.decrease
+        if total <= wanted:
+            return True
+        if total > wanted + _noise(self.total):
+            return False
+        if self.step < 1.0:        # a shortened step: the objective's word, as before
+            return True
+        problem = self.problem
+        return problem.kkt_norm(trial, grad) < problem.kkt_norm(self.coef, self.grad)
 
     def _new_direction(self):
         problem = self.problem
@@ -211,19 +236,11 @@ class _NewtonRun:
                                  objective=objective, message=message, info=info)
 
     def _backtrack(self, iteration, trial):
-        if self.grad is None:      # rejected start: try zero coefficients next
-            self.step = 0.0
-            return True
         self.step *= 0.5
         self.trace.record(iteration, self.total, self.coef, kkt_norm=np.nan, step=self.step)
         return self.step >= _MIN_STEP
 
     def _result(self, converged, iteration, message, trial):
-        if self.grad is None and self.coef is not None:
-            raise FloatingPointError(
-                "newton could not evaluate the objective at any point it tried; "
-                "check the data's scale and the family/link"
-            )
         if self.grad is None:  # max_iter ran out before the first evaluation
             return self.trace.result(trial, converged=False, n_iter=iteration,
                                      objective=np.nan, message=message)
