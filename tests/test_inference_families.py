@@ -174,15 +174,19 @@ def _new_rows(case):
 
 
 def _assert_prediction_matches(mine, theirs):
-    expected = theirs.summary_frame(alpha=0.1)
+    """Ours against statsmodels' (its ``which=None`` names, ``mean...``, or its
+    ``which=...`` names, ours)."""
+    expected = theirs.summary_frame(alpha=0.1).rename(columns={
+        "mean": "predicted", "mean_se": "se", "mean_ci_lower": "ci_lower",
+        "mean_ci_upper": "ci_upper"})
     got = mine.summary_frame(alpha=0.1)
     got = got.compute() if isinstance(got, dd.DataFrame) else got
-    np.testing.assert_allclose(np.asarray(got["predicted"]), expected["mean"], rtol=RTOL)
-    np.testing.assert_allclose(np.asarray(got["se"]), expected["mean_se"], rtol=SE_RTOL)
+    np.testing.assert_allclose(np.asarray(got["predicted"]), expected["predicted"], rtol=RTOL)
+    np.testing.assert_allclose(np.asarray(got["se"]), expected["se"], rtol=SE_RTOL)
     # statsmodels maps the linear predictor's interval through the inverse link
     # as it is, so a decreasing one (inverse, inverse squared) gives it lower >
     # upper; ours are ordered (docs/statsmodels.rst)
-    ends = np.sort(expected[["mean_ci_lower", "mean_ci_upper"]].to_numpy(), axis=1)
+    ends = np.sort(expected[["ci_lower", "ci_upper"]].to_numpy(), axis=1)
     np.testing.assert_allclose(np.asarray(got[["ci_lower", "ci_upper"]]), ends, rtol=SE_RTOL)
 
 
@@ -220,6 +224,9 @@ def test_covariance_tests_and_predictions_match_statsmodels(case, cov_type):
     _assert_prediction_matches(ours.get_prediction(), reference.get_prediction())
     new = _new_rows(case)
     given = dd.from_pandas(new, npartitions=3, sort=False) if case == FORMULA else _chunked(new)
+    for which in ("mean", "linear"):
+        _assert_prediction_matches(ours.get_prediction(given, which=which),
+                                   reference.get_prediction(new, which=which))
     _assert_prediction_matches(ours.get_prediction(given), reference.get_prediction(new))
 
 
