@@ -244,7 +244,7 @@ def test_wald_test_terms_of_the_formula_matches_statsmodels(cov_type):
 
 
 @pytest.mark.parametrize("case", ALL_CASES)
-def test_influence_matches_statsmodels(case):
+def test_influence_and_residuals_match_statsmodels(case):
     ours, reference = _pair(case, "nonrobust")
     for observed in (True, False):
         np.testing.assert_allclose(_computed(ours.get_hat_matrix_diag(observed=observed)),
@@ -255,6 +255,11 @@ def test_influence_matches_statsmodels(case):
     studentized = expected.resid_studentized
     np.testing.assert_allclose(_computed(influence.resid_studentized), studentized, rtol=RTOL,
                                atol=1e-7 * np.abs(studentized).max())
+    for name in ("resid_response", "resid_pearson", "resid_deviance", "resid_working",
+                 "resid_anscombe_scaled"):
+        values = np.asarray(getattr(reference, name))
+        np.testing.assert_allclose(_computed(getattr(ours, name)), values, rtol=RTOL,
+                                   atol=1e-9 * np.abs(values).max(), err_msg=name)
     distance, p_value = influence.cooks_distance
     expected_distance, expected_p = expected.cooks_distance
     np.testing.assert_allclose(_computed(distance), expected_distance, rtol=RTOL,
