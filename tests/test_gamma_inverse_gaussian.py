@@ -4,9 +4,7 @@ weights, offsets and exposures), R's numbers shipped in statsmodels' own
 tests, the ``scale`` option, the log-likelihood's extra pass, bad responses,
 step halving at the edge of the mean space, and what every solver does."""
 
-import textwrap
 import warnings
-from pathlib import Path
 
 import dask.array as da
 import numpy as np
@@ -446,26 +444,6 @@ def test_a_non_convex_link_starts_first_order_solvers_at_the_irls_point(solver):
     reference = _statsmodels(y, X, sm.families.InverseGaussian(SM_LINKS.Log()), {})
     assert fit.converged
     np.testing.assert_allclose(fit.coef, reference.params, rtol=1e-4)
-
-
-# -- the documentation's example --------------------------------------------------------------
-def test_the_documented_scotland_example_runs_and_matches_statsmodels(capsys):
-    text = (Path(__file__).resolve().parent.parent / "docs" / "families.rst").read_text()
-    block = text.split(".. code-block:: python\n", 1)[1]
-    code = textwrap.dedent(block.split("\nThe coefficients", 1)[0])
-    namespace = {}
-    exec(compile(code, "docs/families.rst", "exec"), namespace)
-    assert "Generalized Linear Model Regression Results" in capsys.readouterr().out
-    scotland_frame = sm.datasets.scotland.load_pandas().data
-    for fit, sm_family, fit_options in [
-            (namespace["res"], sm.families.Gamma(), {}),
-            (namespace["by_deviance"], sm.families.Gamma(), {"scale": "dev"}),
-            (namespace["log_fit"], sm.families.Gamma(SM_LINKS.Log()), {})]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reference = reference_fit(sm.GLM.from_formula(namespace["formula"], scotland_frame,
-                                                          family=sm_family), **fit_options)
-        assert_matches(fit, reference, scalars=STATISTICS)
 
 
 # -- names, statsmodels' instances and saved fits ------------------------------------------------

@@ -90,7 +90,7 @@ class Link:
         return elementwise(self.scalars.log1m_inverse, eta)
 
     def log_inverse_deriv(self, eta):
-        """log |d mu / d eta|, accurate where the derivative underflows."""
+        """``log |d mu / d eta|``, accurate where the derivative underflows."""
         return elementwise(self.scalars.log_inverse_deriv, eta)
 
     def __repr__(self):

@@ -298,7 +298,7 @@ class Cauchy(Link):
     """Cauchy link, eta = tan(pi (mu - 1/2)): the standard Cauchy quantile
     function (statsmodels' ``Cauchy``, a ``CDFLink`` of ``scipy.stats.cauchy``).
 
-    Its heavy tails make the mean approach 0 and 1 only as 1 / (pi |eta|),
+    Its heavy tails make the mean approach 0 and 1 only as ``1 / (pi |eta|)``,
     so a fit tolerates outlying responses better than logit or probit.
     """
 

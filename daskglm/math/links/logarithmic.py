@@ -80,7 +80,7 @@ class LogC(Link):
     """Log-complement link, eta = log(1 - mu), for means below 1 (eta < 0);
     the log link of 1 - mu.
 
-    log(1 - mu) and log |d mu / d eta| are eta itself; log(mu) comes from
+    log(1 - mu) and ``log |d mu / d eta|`` are eta itself; log(mu) comes from
     ``expm1``, exact as mu nears 0.
     """
 
