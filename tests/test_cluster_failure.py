@@ -72,8 +72,13 @@ def _fit_until_error(client, name, options, processes):
     return time.monotonic() - killer.killed_at, error
 
 
+# newton and async ADMM in the default run; the other solvers with -m slow
+_EACH_CASE = [pytest.param(case, marks=() if case in ("newton", "admm_async")
+                           else pytest.mark.slow) for case in sorted(SOLVERS)]
+
+
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("case", sorted(SOLVERS))
+@pytest.mark.parametrize("case", _EACH_CASE)
 def test_no_worker_left_raises_within_the_timeout(cluster_scheduler, case):
     address, _ = cluster_scheduler
     name, options = SOLVERS[case]
@@ -86,7 +91,7 @@ def test_no_worker_left_raises_within_the_timeout(cluster_scheduler, case):
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("name", ["newton", "saga"])
+@pytest.mark.parametrize("name", ["newton", pytest.param("saga", marks=pytest.mark.slow)])
 def test_scheduler_gone_raises_within_the_timeout(name):
     with scheduler() as (address, process), workers(address, 2, nanny=False):
         client = distributed.Client(address, timeout="30s")

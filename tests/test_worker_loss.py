@@ -62,8 +62,13 @@ CASES = {
 ATOL = {"admm_async": 1e-4}
 
 
+# newton and async ADMM in the default run; the other solvers with -m slow
+_EACH_CASE = [pytest.param(case, marks=() if case in ("newton", "admm_async")
+                           else pytest.mark.slow) for case in sorted(CASES)]
+
+
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", _EACH_CASE)
 def test_fit_survives_a_killed_worker(own_cluster_client, case):
     client = own_cluster_client
     name, options = CASES[case]
