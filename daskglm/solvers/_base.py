@@ -13,6 +13,7 @@ import numpy as np
 from ..math.compiled import compile_seconds
 from ..math.families import get_family
 from ..math.penalties import ElasticNet, get_regularizer, penalized_mask
+from ..passes.block_hessian import SingularHessianError
 from ..passes.coded import CodedMatrix
 from ..passes.objective import Objective
 from ..passes.stopping import scaled_norm
@@ -99,11 +100,9 @@ class Problem:
         start = self.objective.irls_start()
         if start is None:
             return zeros, None
-        unpenalized = ElasticNet(0.0, 0.0)
-        self.fallbacks = [
-            minimise_quadratic(start.hessian, -rhs, zeros, unpenalized, self.penalized)[0]
-            for rhs in (start.eta_rhs, start.constant_rhs)
-        ] + [zeros]
+        self.fallbacks = [fallback for fallback in (
+            _regression(start.hessian, rhs, zeros, self.penalized)
+            for rhs in (start.eta_rhs, start.constant_rhs)) if fallback is not None] + [zeros]
         point = minimise_quadratic(start.hessian, -start.rhs, zeros, self.penalty,
                                    self.penalized)[0]
         return point, start.hessian
@@ -157,6 +156,16 @@ class Problem:
             coef = self.step_inside(coef)[0]
             evaluation = self.objective.evaluate(coef)
         return coef, evaluation
+
+
+def _regression(hessian, rhs, zeros, penalized):
+    """The unpenalized weighted regression ``hessian^-1 rhs`` of a start pass,
+    or None where a coded design's Hessian is singular without the fit's
+    penalty (all levels of a term kept, ``drop=None``)."""
+    try:
+        return minimise_quadratic(hessian, -rhs, zeros, ElasticNet(0.0, 0.0), penalized)[0]
+    except SingularHessianError:
+        return None
 
 
 #: Halvings from a fallback toward a start outside the mean space tried by
