@@ -234,6 +234,21 @@ class GLMEstimator(BaseEstimator):
         self
         """
         shape = self._check_params()
+        design, target, weights, sum_weights, unpenalized = self._prepared(X, y, sample_weight)
+        n_coef = self.n_features_in_ + bool(self.fit_intercept)
+        solver = self._solver(shape, n_coef)
+        result = solver(
+            design, target, self._family(), self._regularizer(shape, sum_weights),
+            max_iter=self.max_iter, tol=self.tol, weights=weights, unpenalized=unpenalized,
+            init=self._warm_start_coef(n_coef), **self._solver_options(solver),
+        )
+        self._store(result)
+        return self
+
+    def _prepared(self, X, y, sample_weight):
+        """``(design, target, weights, sum_weights, unpenalized)``: the checked
+        data with the intercept column appended, and the column the penalty
+        leaves alone (the intercept)."""
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, "
                              "but the target y is None")
@@ -243,17 +258,10 @@ class GLMEstimator(BaseEstimator):
             design, target, weights = self._memory_data(X, y, sample_weight)
         weights, sum_weights = self._target_weights(target, weights)
         n_coef = self.n_features_in_ + bool(self.fit_intercept)
-        solver = self._solver(shape, n_coef)
         if self.fit_intercept:
             design = with_intercept(design)
-        result = solver(
-            design, target, self._family(), self._regularizer(shape, sum_weights),
-            max_iter=self.max_iter, tol=self.tol, weights=weights,
-            unpenalized=[n_coef - 1] if self.fit_intercept else None,
-            init=self._warm_start_coef(n_coef), **self._solver_options(solver),
-        )
-        self._store(result)
-        return self
+        unpenalized = [n_coef - 1] if self.fit_intercept else None
+        return design, target, weights, sum_weights, unpenalized
 
     def _memory_data(self, X, y, sample_weight):
         if isinstance(X, pd.DataFrame):

@@ -27,7 +27,6 @@ import numpy as np
 from ..solvers import path as solve_path
 from ..solvers.cv import cross_validate_path
 from ..solvers.path import check_l1_ratio
-from .data import is_dask, with_intercept
 from .linear import LinearRegression
 from .logistic import LogisticRegression
 from .poisson import PoissonRegression
@@ -40,22 +39,6 @@ _DEFAULT_CS = 10
 
 class _PathCV:
     """What the cross-validated estimators share: data, folds, the refit."""
-
-    def _prepared(self, X, y, sample_weight):
-        """``(design, target, weights, sum_weights, unpenalized)`` as the plain estimators'."""
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, "
-                             "but the target y is None")
-        if is_dask(X):
-            design, target, weights = self._dask_data(X, y, sample_weight)
-        else:
-            design, target, weights = self._memory_data(X, y, sample_weight)
-        weights, sum_weights = self._target_weights(target, weights)
-        n_coef = self.n_features_in_ + bool(self.fit_intercept)
-        if self.fit_intercept:
-            design = with_intercept(design)
-        unpenalized = [n_coef - 1] if self.fit_intercept else None
-        return design, target, weights, sum_weights, unpenalized
 
     def _cross_validate(self, design, target, weights, unpenalized, l1_ratio, alphas,
                         scoring, classifier=False, refit=False, **grid):
