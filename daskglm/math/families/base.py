@@ -78,8 +78,7 @@ class Family:
     supports_incremental = True
 
     def __init__(self, link=None):
-        link = (self.default_link or self.canonical_link)() if link is None \
-            else L.get_link(link)
+        link = self._default_link_class()() if link is None else L.get_link(link)
         if not isinstance(link, self.allowed_links):
             allowed = ", ".join(cls.name for cls in self.allowed_links)
             raise ValueError(
@@ -151,7 +150,13 @@ class Family:
     @property
     def is_default_link(self) -> bool:
         """Whether the link is the one ``link=None`` takes."""
-        return self.link == (self.default_link or self.canonical_link)()
+        return self.link == self._default_link_class()()
+
+    def _default_link_class(self) -> type[L.Link]:
+        link_class = self.default_link or self.canonical_link
+        if link_class is None:
+            raise TypeError(f"{type(self).__name__} states neither a default nor a canonical link")
+        return link_class
 
     # -- a parameter estimated with the coefficients ----------------------------
     #: The name of a family parameter the model estimates jointly with the
@@ -159,7 +164,9 @@ class Family:
     #: A family that sets it gives :meth:`parameter_row` and
     #: :meth:`with_parameter`, and keeps its fixed-parameter methods for the
     #: family :meth:`with_parameter` returns.
-    estimated_parameter: str | None = None
+    @property
+    def estimated_parameter(self) -> str | None:
+        return None
 
     def parameter_row(self):
         """An ``@njit`` row ``(y, eta, theta) -> (nll, d/deta, d2/deta2, d/dtheta,

@@ -141,7 +141,7 @@ def _check_alpha(alpha):
         return alpha
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
         raise TypeError(f"alpha must be a number > 0 or {ESTIMATE!r}, got {alpha!r}")
-    if not (math.isfinite(alpha) and alpha > 0):
+    if not (math.isfinite(alpha) and float(alpha) > 0):
         raise ValueError(f"alpha must be finite and > 0 (NB2: V(mu) = mu + alpha mu^2), "
                          f"got {alpha!r}")
     return float(alpha)

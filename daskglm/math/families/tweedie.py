@@ -119,7 +119,7 @@ def _check_var_power(var_power, eql):
             "has a power in (0, 1), and negative powers are not supported")
     if not isinstance(eql, (bool, np.bool_)):
         raise ValueError(f"eql must be True or False, got {eql!r}")
-    if eql and not 1 <= var_power <= 2:
+    if eql and not 1 <= float(var_power) <= 2:
         raise ValueError(f"the extended quasi-likelihood (eql=True) needs 1 <= var_power <= 2, "
                          f"got {var_power!r}")
 
@@ -204,7 +204,7 @@ class Tweedie(Family):
         return self.var_power == 1.0 and isinstance(self.link, L.Log)
 
     @property
-    def domain_text(self) -> str:
+    def domain_text(self) -> str:  # type: ignore[override]  # depends on var_power
         if self.var_power == 0.0:
             return "finite y at var_power 0"
         if self.var_power < 2.0:
